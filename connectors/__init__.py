@@ -1,0 +1,1 @@
+"""Platform connectors (Facebook, Instagram, X, YouTube) and the sandbox platform."""
