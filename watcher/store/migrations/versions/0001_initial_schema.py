@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 00:12:18.921171
 """
 
@@ -12,7 +12,6 @@ import sqlmodel
 from alembic import op
 
 import watcher.store.models
-
 
 revision = '0001'
 down_revision = None

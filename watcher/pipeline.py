@@ -1,0 +1,625 @@
+"""One space's cycle: poll → store new comments → classify → decide → act → record.
+
+Crash-safety:
+- the cursor is written in the same transaction as the comments it covers, so it advances
+  only once they are committed, and comments are inserted idempotently (unique platform id);
+- a comment is classified once: its verdict row is unique, and the comment is marked
+  ``classified`` in the same transaction;
+- an action is claimed (``requested`` → ``in_flight``) before the platform call and closed
+  after it; an action found ``in_flight`` after a crash is reconciled by reading the comment's
+  state on the platform first, so no platform action is ever made twice.
+
+A platform error never leaves this module as an exception: it is recorded on the space
+(health, backoff) and in the poll's run row, and the other spaces go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from connectors.base import FetchResult, RemoteComment
+from connectors.errors import (
+    AuthError,
+    BadPayload,
+    ConnectorError,
+    RateLimited,
+    Refused,
+)
+from watcher import audit
+from watcher.config import SpaceConfig
+from watcher.errors import SecretError
+from watcher.i18n import _
+from watcher.policy import CommentInput, Context, HistoryItem, classify
+from watcher.runtime import Runtime
+from watcher.store.models import (
+    Action,
+    Comment,
+    PollCursor,
+    PollRun,
+    Post,
+    Space,
+    Verdict,
+)
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 200
+CLASSIFY_BATCH = 200
+STALE_IN_FLIGHT = dt.timedelta(minutes=5)
+USAGE_SLOW_DOWN = 0.75  # above this share of a platform limit, skip the next cycle
+USAGE_STOP = 0.90  # above this, wait for the limit to reset
+
+
+@dataclass
+class CycleOutcome:
+    space_id: str
+    ok: bool
+    skipped: bool = False
+    new_comments: int = 0
+    classified: int = 0
+    actions_done: int = 0
+    error: str | None = None
+    incident: str | None = None  # a new token or secret problem: tell people once
+
+
+# --- storing ---------------------------------------------------------------------------------
+
+
+def _insert_ignore(session: Session, table: sa.Table, rows: list[dict], keys: Sequence[str]) -> int:
+    """Insert rows, skipping those whose unique ``keys`` already exist; return rows inserted."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=list(keys))
+        result = session.execute(statement)
+        return max(result.rowcount or 0, 0)
+    inserted = 0
+    for row in rows:  # other databases: check, then insert
+        condition = sa.and_(*(table.c[k] == row[k] for k in keys))
+        if session.execute(sa.select(sa.literal(1)).select_from(table).where(condition)).first():
+            continue
+        session.execute(table.insert().values(row))
+        inserted += 1
+    return inserted
+
+
+def _comment_row(space_id: str, platform: str, remote: RemoteComment, now: dt.datetime) -> dict:
+    created = remote.created_time
+    if created.tzinfo is None:  # a platform that forgets the zone means UTC
+        created = created.replace(tzinfo=dt.UTC)
+    return {
+        "space_id": space_id,
+        "platform": platform,
+        "platform_id": remote.platform_id,
+        "post_platform_id": remote.post_id,
+        "parent_platform_id": remote.parent_id,
+        "text": remote.text or "",
+        "author_id": remote.author_id,
+        "author_name": remote.author_name,
+        "author_meta": dict(remote.author_meta or {}),
+        "by_owner": remote.by_owner,
+        "created_time": created.astimezone(dt.UTC).replace(tzinfo=None),
+        "permalink": remote.permalink,
+        "fetched_at": now.astimezone(dt.UTC).replace(tzinfo=None),
+        "classified": False,
+        "platform_state": "hidden" if remote.hidden else "visible",
+        "review_status": "none",
+    }
+
+
+def store_fetched(
+    runtime: Runtime, space_id: str, result: FetchResult, *, cursor: bool = True
+) -> int:
+    """Store what a poll found, and its cursor, in one transaction; return new comments."""
+    space = runtime.config.space(space_id)
+    now = runtime.clock()
+    comment_rows = [_comment_row(space_id, space.platform, c, now) for c in result.comments]
+    post_rows = [
+        {
+            "space_id": space_id,
+            "platform_id": p.platform_id,
+            "text": p.text or "",
+            "created_time": p.created_time.astimezone(dt.UTC).replace(tzinfo=None)
+            if p.created_time
+            else None,
+            "permalink": p.permalink,
+        }
+        for p in result.posts
+    ]
+    with runtime.store.session() as session:
+        _insert_ignore(session, Post.__table__, post_rows, ("space_id", "platform_id"))
+        inserted = _insert_ignore(
+            session, Comment.__table__, comment_rows, ("platform", "platform_id")
+        )
+        if cursor:
+            for key, value in result.cursor.items():
+                row = session.get(PollCursor, (space_id, key))
+                if row is None:
+                    row = PollCursor(space_id=space_id, key=key)
+                row.value = str(value)
+                row.updated_at = now
+                session.add(row)
+    return inserted
+
+
+def load_cursor(runtime: Runtime, space_id: str) -> dict[str, str]:
+    with runtime.store.session() as session:
+        rows = session.exec(select(PollCursor).where(PollCursor.space_id == space_id))
+        return {row.key: row.value for row in rows}
+
+
+# --- classifying and deciding ----------------------------------------------------------------
+
+
+def _history(session: Session, runtime: Runtime, space_id: str, before: dt.datetime) -> list[Comment]:
+    window = dt.timedelta(hours=runtime.config.policy.repetition_window_hours)
+    query = (
+        select(Comment)
+        .where(Comment.space_id == space_id)
+        .where(col(Comment.created_time) >= before - window)
+        .where(col(Comment.created_time) <= before)
+        .order_by(col(Comment.created_time).desc(), col(Comment.id).desc())
+        .limit(HISTORY_LIMIT + CLASSIFY_BATCH)
+    )
+    return list(session.exec(query))
+
+
+def decide(verdict_action: str, mode: str, categories: Iterable[str], space_delete: Iterable[str],
+           by_owner: bool, already_hidden: bool) -> tuple[str, str | None]:
+    """Given the classifier's proposal and the space's settings, return (decision, action kind).
+
+    Pure: ``decision`` is hide | review | allow | observe_hide | observe_review; the action kind
+    is hide, delete or None.
+    """
+    if verdict_action == "allow" or by_owner:
+        return "allow", None
+    if verdict_action == "review":
+        return ("review" if mode == "enforce" else "observe_review"), None
+    if mode != "enforce":
+        return "observe_hide", None
+    if set(categories) & set(space_delete):
+        return "hide", "delete"
+    return "hide", (None if already_hidden else "hide")
+
+
+def classify_pending(runtime: Runtime, space_id: str, limit: int = 10_000) -> int:
+    """Classify the space's unclassified comments, oldest first; return how many were judged."""
+    space = runtime.config.space(space_id)
+    done = 0
+    while done < limit:
+        try:
+            done += _classify_batch(runtime, space, space_id)
+        except sa.exc.IntegrityError:
+            # Another process judged some of these comments first: take the batch again.
+            log.info("comments of %s were classified concurrently; retrying the batch", space_id)
+            continue
+        else:
+            if not _has_unclassified(runtime, space_id):
+                break
+    return done
+
+
+def _has_unclassified(runtime: Runtime, space_id: str) -> bool:
+    with runtime.store.session() as session:
+        return session.exec(
+            select(Comment.id)
+            .where(Comment.space_id == space_id, col(Comment.classified).is_(False))
+            .limit(1)
+        ).first() is not None
+
+
+def _classify_batch(runtime: Runtime, space: SpaceConfig, space_id: str) -> int:
+    """Classify one batch of the space's oldest unclassified comments, in one transaction."""
+    done = 0
+    with runtime.store.session() as session:
+        batch = list(
+            session.exec(
+                select(Comment)
+                .where(Comment.space_id == space_id, col(Comment.classified).is_(False))
+                .order_by(col(Comment.created_time), col(Comment.id))
+                .limit(CLASSIFY_BATCH)
+            )
+        )
+        if not batch:
+            return 0
+        recent = _history(session, runtime, space_id, batch[-1].created_time)
+        for comment in batch:
+            history = [
+                HistoryItem(
+                    text=h.text,
+                    author_id=h.author_id,
+                    created_time=h.created_time,
+                    author_meta=h.author_meta or {},
+                )
+                for h in recent
+                if h.id != comment.id
+                and (h.created_time, h.id or 0) < (comment.created_time, comment.id or 0)
+            ][:HISTORY_LIMIT]
+            verdict = classify(
+                CommentInput(
+                    text=comment.text,
+                    id=comment.platform_id,
+                    author_id=comment.author_id,
+                    author_name=comment.author_name,
+                    created_time=comment.created_time,
+                    platform=comment.platform,
+                    author_meta=comment.author_meta or {},
+                ),
+                Context(
+                    now=runtime.clock(),
+                    policy=runtime.policy,
+                    thresholds=runtime.thresholds,
+                    history=history,
+                ),
+            )
+            decision, action_kind = decide(
+                verdict.action,
+                space.mode,
+                verdict.categories,
+                space.delete_categories,
+                comment.by_owner,
+                comment.platform_state == "hidden",
+            )
+            session.add(
+                Verdict(
+                    comment_id=comment.id or 0,
+                    action=verdict.action,
+                    decision=decision,
+                    mode=space.mode,
+                    categories=list(verdict.categories),
+                    scores={k: round(float(v), 4) for k, v in verdict.scores.items()},
+                    evidence=[e.as_dict() for e in verdict.evidence],
+                    rule_ids=list(verdict.rule_ids),
+                    alert=verdict.alert,
+                    classifier_version=verdict.classifier_version,
+                    created_at=runtime.clock(),
+                )
+            )
+            comment.classified = True
+            if decision != "allow":
+                comment.review_status = "pending"
+            session.add(comment)
+            if action_kind:
+                session.add(
+                    Action(
+                        comment_id=comment.id or 0,
+                        kind=action_kind,
+                        requested_by="system",
+                        reason=", ".join(verdict.categories),
+                        created_at=runtime.clock(),
+                        updated_at=runtime.clock(),
+                    )
+                )
+            if decision != "allow":
+                audit.record(
+                    session,
+                    "system",
+                    f"verdict.{decision}",
+                    space_id=space_id,
+                    comment_id=comment.id,
+                    details={
+                        "categories": list(verdict.categories),
+                        "rules": list(verdict.rule_ids),
+                        "version": verdict.classifier_version,
+                    },
+                )
+            done += 1
+    return done
+
+
+# --- acting ----------------------------------------------------------------------------------
+
+_TARGET_STATE = {"hide": "hidden", "unhide": "visible", "delete": "deleted"}
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _claim(session: Session, action_id: int, now: dt.datetime) -> bool:
+    """Move one action from requested to in_flight; False if someone else took it."""
+    result = session.execute(
+        sa.update(Action.__table__)
+        .where(Action.__table__.c.id == action_id, Action.__table__.c.state == "requested")
+        .values(
+            state="in_flight",
+            attempts=Action.__table__.c.attempts + 1,
+            updated_at=now.astimezone(dt.UTC).replace(tzinfo=None),
+        )
+    )
+    return result.rowcount == 1
+
+
+def _finish(
+    runtime: Runtime, action_id: int, state: str, *, error: str | None = None,
+    retry_at: dt.datetime | None = None,
+) -> None:
+    now = runtime.clock()
+    with runtime.store.session() as session:
+        action = session.get(Action, action_id)
+        if action is None:
+            return
+        comment = session.get(Comment, action.comment_id)
+        action.state = state
+        action.updated_at = now
+        action.last_error = error
+        action.next_attempt_at = retry_at
+        if state == "done":
+            action.done_at = now
+            if comment is not None:
+                comment.platform_state = _TARGET_STATE[action.kind]
+                session.add(comment)
+        session.add(action)
+        audit.record(
+            session,
+            "system" if action.requested_by == "system" else action.requested_by,
+            f"action.{action.kind}.{state}",
+            space_id=comment.space_id if comment else None,
+            comment_id=action.comment_id,
+            details={"action_id": action.id, "error": error, "attempts": action.attempts},
+        )
+
+
+def _pending_actions(runtime: Runtime, space_id: str, recover: bool) -> list[tuple[Action, Comment]]:
+    now = runtime.clock()
+    with runtime.store.session() as session:
+        query = (
+            select(Action, Comment)
+            .join(Comment, col(Comment.id) == Action.comment_id)
+            .where(Comment.space_id == space_id)
+            .where(
+                sa.or_(
+                    sa.and_(
+                        col(Action.state) == "requested",
+                        sa.or_(
+                            col(Action.next_attempt_at).is_(None),
+                            col(Action.next_attempt_at) <= now,
+                        ),
+                    ),
+                    sa.and_(
+                        col(Action.state) == "in_flight",
+                        sa.true() if recover else col(Action.updated_at) <= now - STALE_IN_FLIGHT,
+                    ),
+                )
+            )
+            .order_by(col(Action.id))
+        )
+        return [(a, c) for a, c in session.exec(query)]
+
+
+def run_actions(runtime: Runtime, space_id: str | None = None, *, recover: bool = False) -> int:
+    """Carry out the requested actions (of one space, or of all); return how many were done.
+
+    With ``recover`` (at start), every ``in_flight`` action is reconciled; otherwise only
+    those left in flight for more than five minutes.
+    """
+    spaces = [space_id] if space_id else [s.id for s in runtime.spaces()]
+    done = 0
+    for sid in spaces:
+        with runtime.space_lock(sid):
+            done += _run_space_actions(runtime, sid, recover)
+    return done
+
+
+def _run_space_actions(runtime: Runtime, sid: str, recover: bool) -> int:
+    space = runtime.config.space(sid)
+    done = 0
+    for action, comment in _pending_actions(runtime, sid, recover):
+        action_id = action.id or 0
+        if space.mode != "enforce" and action.requested_by == "system":
+            _finish(runtime, action_id, "refused", error=_("observe mode"))
+            continue
+        claimed = False
+        try:
+            connector = runtime.connector(sid)
+            if action.state == "in_flight":
+                # Left in flight by a crash: look before acting again.
+                if connector.state(comment.platform_id) == _TARGET_STATE[action.kind]:
+                    _finish(runtime, action_id, "done")
+                    done += 1
+                    continue
+                with runtime.store.session() as session:
+                    session.execute(
+                        sa.update(Action.__table__)
+                        .where(Action.__table__.c.id == action_id)
+                        .values(state="requested")
+                    )
+            with runtime.store.session() as session:
+                claimed = _claim(session, action_id, runtime.clock())
+            if not claimed:
+                continue  # another worker took it
+            getattr(connector, action.kind)(comment.platform_id)
+        except RateLimited as error:
+            if claimed:
+                _release(runtime, action_id, str(error),
+                         error.retry_at or runtime.clock() + dt.timedelta(minutes=15))
+            break  # the platform asks us to wait: no more calls for this space now
+        except Refused as error:
+            if claimed:
+                _finish(runtime, action_id, "refused", error=str(error))
+            continue
+        except (AuthError, SecretError) as error:
+            if claimed:
+                _release(runtime, action_id, str(error), runtime.clock() + dt.timedelta(minutes=10))
+            _mark_unhealthy(runtime, sid, str(error))
+            break
+        except ConnectorError as error:
+            if claimed:
+                attempts = action.attempts + 1
+                if attempts >= runtime.config.scheduler.max_action_attempts:
+                    _finish(runtime, action_id, "failed", error=str(error))
+                else:
+                    _release(runtime, action_id, str(error), runtime.clock() + _backoff(attempts))
+            continue
+        _finish(runtime, action_id, "done")
+        done += 1
+    return done
+
+
+def _release(runtime: Runtime, action_id: int, error: str, retry_at: dt.datetime) -> None:
+    """Put a claimed action back to requested, to be tried again at ``retry_at``."""
+    with runtime.store.session() as session:
+        session.execute(
+            sa.update(Action.__table__)
+            .where(Action.__table__.c.id == action_id)
+            .values(
+                state="requested",
+                last_error=error[:2000],
+                next_attempt_at=retry_at.astimezone(dt.UTC).replace(tzinfo=None),
+                updated_at=runtime.clock().astimezone(dt.UTC).replace(tzinfo=None),
+            )
+        )
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+def _mark_unhealthy(runtime: Runtime, space_id: str, reason: str) -> bool:
+    """Mark a space unhealthy; return True if it was not already (a new incident)."""
+    runtime.forget_connector(space_id)
+    with runtime.store.session() as session:
+        space = session.get(Space, space_id)
+        if space is None:
+            return False
+        new_incident = space.health != "unhealthy"
+        space.health = "unhealthy"
+        space.health_reason = reason[:2000]
+        space.last_error = reason[:2000]
+        space.last_error_at = runtime.clock()
+        session.add(space)
+        if new_incident:
+            audit.record(session, "system", "space.unhealthy", space_id=space_id,
+                         details={"reason": reason[:500]})
+    return new_incident
+
+
+def _record_failure(runtime: Runtime, space_id: str, reason: str, kind: str,
+                    retry_at: dt.datetime | None) -> None:
+    now = runtime.clock()
+    with runtime.store.session() as session:
+        space = session.get(Space, space_id)
+        if space is None:
+            return
+        space.consecutive_failures += 1
+        space.last_error = reason[:2000]
+        space.last_error_at = now
+        if space.health == "ok" and space.consecutive_failures >= 3:
+            space.health = "degraded"
+            space.health_reason = reason[:2000]
+        interval = dt.timedelta(seconds=runtime.config.poll_interval(runtime.config.space(space_id)))
+        # Skip 0, 1, 3, 7… cycles after successive failures, at most an hour.
+        extra = min(interval * (2 ** min(space.consecutive_failures - 1, 6) - 1),
+                    dt.timedelta(hours=1))
+        space.backoff_until = retry_at or (now + extra if extra else None)
+        session.add(space)
+
+
+def _record_success(runtime: Runtime, space_id: str, result: FetchResult) -> None:
+    now = runtime.clock()
+    with runtime.store.session() as session:
+        space = session.get(Space, space_id)
+        if space is None:
+            return
+        recovered = space.health != "ok"
+        space.health = "ok"
+        space.health_reason = None
+        space.consecutive_failures = 0
+        space.last_good_poll_at = now
+        space.backoff_until = None
+        usage = result.usage
+        space.usage_ratio = usage.ratio if usage else None
+        if usage and usage.ratio is not None:
+            interval = dt.timedelta(
+                seconds=runtime.config.poll_interval(runtime.config.space(space_id))
+            )
+            if usage.ratio >= USAGE_STOP:
+                space.backoff_until = usage.reset_at or now + dt.timedelta(minutes=15)
+            elif usage.ratio >= USAGE_SLOW_DOWN:
+                space.backoff_until = now + interval
+        session.add(space)
+        if recovered:
+            audit.record(session, "system", "space.recovered", space_id=space_id)
+
+
+# --- the cycle -------------------------------------------------------------------------------
+
+
+def poll_space(runtime: Runtime, space_id: str, *, force: bool = False) -> CycleOutcome:
+    """Run one full cycle for one space. Never raises for platform or secret errors."""
+    with runtime.space_lock(space_id):
+        return _poll_space(runtime, space_id, force=force)
+
+
+def _poll_space(runtime: Runtime, space_id: str, *, force: bool) -> CycleOutcome:
+    now = runtime.clock()
+    with runtime.store.session() as session:
+        space = session.get(Space, space_id)
+        if space is not None and not force and space.backoff_until and space.backoff_until > now:
+            return CycleOutcome(space_id, ok=True, skipped=True)
+        if space is not None:
+            space.last_poll_at = now
+            session.add(space)
+        run = PollRun(space_id=space_id, started_at=now)
+        session.add(run)
+    outcome = CycleOutcome(space_id, ok=False)
+    try:
+        connector = runtime.connector(space_id)
+        result = connector.fetch(load_cursor(runtime, space_id))
+        outcome.new_comments = store_fetched(runtime, space_id, result)
+        outcome.classified = classify_pending(runtime, space_id)
+        outcome.actions_done = run_actions(runtime, space_id)
+        _record_success(runtime, space_id, result)
+        outcome.ok = True
+        run.calls = result.calls
+    except (AuthError, SecretError) as error:
+        outcome.error = str(error)
+        run.error_kind = "auth" if isinstance(error, AuthError) else "secret"
+        if _mark_unhealthy(runtime, space_id, str(error)):
+            outcome.incident = str(error)
+        _record_failure(runtime, space_id, str(error), run.error_kind,
+                        now + dt.timedelta(minutes=15))
+    except RateLimited as error:
+        outcome.error = str(error)
+        run.error_kind = "rate_limited"
+        _record_failure(runtime, space_id, str(error), run.error_kind,
+                        error.retry_at or now + dt.timedelta(minutes=15))
+    except BadPayload as error:
+        outcome.error = str(error)
+        run.error_kind = "bad_payload"
+        _record_failure(runtime, space_id, str(error), run.error_kind, None)
+    except ConnectorError as error:
+        outcome.error = str(error)
+        run.error_kind = "unreachable"
+        _record_failure(runtime, space_id, str(error), run.error_kind, None)
+    finally:
+        run.finished_at = runtime.clock()
+        run.ok = outcome.ok
+        run.new_comments = outcome.new_comments
+        run.error = outcome.error
+        with runtime.store.session() as session:
+            session.merge(run)
+    if outcome.error:
+            log.warning("%s", _("Space {space}: {error}").format(space=space_id, error=outcome.error))
+    return outcome
+
+
+def ingest_and_process(runtime: Runtime, space_id: str, comments: list[RemoteComment]) -> int:
+    """Hand comments received otherwise (a webhook) to the same pipeline; return new ones.
+
+    The poll cursor is left alone: polling stays the safety net.
+    """
+    with runtime.space_lock(space_id):
+        new = store_fetched(runtime, space_id, FetchResult(comments=comments, cursor={}),
+                            cursor=False)
+        classify_pending(runtime, space_id)
+        run_actions(runtime, space_id)
+    return new
