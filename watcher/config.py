@@ -325,7 +325,8 @@ def _describe(error: dict[str, Any]) -> str:
     if kind in simple:
         return simple[kind]
     if kind == "literal_error":
-        return _("expected one of: {choices}").format(choices=context.get("expected", ""))
+        choices = str(context.get("expected", "")).replace(" or ", ", ")
+        return _("expected one of: {choices}").format(choices=choices)
     if kind in ("greater_than_equal", "greater_than"):
         return _("must be at least {limit}").format(
             limit=context.get("ge", context.get("gt", ""))
@@ -335,25 +336,27 @@ def _describe(error: dict[str, Any]) -> str:
     return error.get("msg", kind)
 
 
-def _path(location: tuple[Any, ...]) -> str:
+def _space_label(data: dict[str, Any], index: int) -> str:
+    """Name the space spaces[index] by its id when the file gives one."""
+    spaces = data.get("spaces")
+    if isinstance(spaces, list) and index < len(spaces):
+        entry = spaces[index]
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            return f" ({entry['id']})"
+    return ""
+
+
+def _path(location: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """Given a pydantic error location, return a key path such as spaces[2] (css-fb).mode."""
     parts: list[str] = []
-    for item in location:
+    for position, item in enumerate(location):
         if isinstance(item, int):
             parts.append(f"[{item}]")
+            if position == 1 and location[0] == "spaces":
+                parts.append(_space_label(data, item))
         else:
             parts.append(("." if parts else "") + str(item))
-    return "".join(parts) or "(racine)"
-
-
-def _space_label(data: dict[str, Any], location: tuple[Any, ...]) -> str:
-    """Name the space in a path such as spaces[2] by its id when the file gives one."""
-    if len(location) >= 2 and location[0] == "spaces" and isinstance(location[1], int):
-        spaces = data.get("spaces")
-        if isinstance(spaces, list) and location[1] < len(spaces):
-            entry = spaces[location[1]]
-            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                return f" ({entry['id']})"
-    return ""
+    return "".join(parts) or "(config)"
 
 
 def _cross_checks(config: Config) -> list[str]:
@@ -401,7 +404,7 @@ def parse_config(text: str, source: Path | None = None) -> Config:
         config = Config.model_validate(data)
     except ValidationError as error:
         details = [
-            f"{_path(e['loc'])}{_space_label(data, e['loc'])}: {_describe(e)}"
+            f"{_path(e['loc'], data)}: {_describe(e)}"
             for e in error.errors()
         ]
         raise ConfigError(

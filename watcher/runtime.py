@@ -36,6 +36,11 @@ def thresholds_from(config: Config) -> Thresholds:
     )
 
 
+def space_secrets(space: SpaceConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """Resolve a space's secrets. Raise SecretError naming the one that cannot be read."""
+    return {name: secret_store.resolve(ref, dict(environ)) for name, ref in space.secrets.items()}
+
+
 @dataclass
 class Runtime:
     config: Config
@@ -108,11 +113,7 @@ class Runtime:
     # --- connectors ----------------------------------------------------------------------
 
     def secrets_for(self, space: SpaceConfig) -> dict[str, str]:
-        """Resolve a space's secrets. Raise SecretError naming the one that cannot be read."""
-        return {
-            name: secret_store.resolve(ref, dict(self.environ))
-            for name, ref in space.secrets.items()
-        }
+        return space_secrets(space, self.environ)
 
     def connector(self, space_id: str) -> Connector:
         """Return the space's connector, built on first use."""

@@ -1,0 +1,193 @@
+"""The daemon: APScheduler jobs around the pipeline, signals, reload, watchdog.
+
+- one job per approved space (interval with jitter, ``max_instances=1``, coalesced);
+- a frequent job that carries out requested actions (administrators' restores) within seconds;
+- SIGTERM (or SIGINT): the cycles in flight finish, then the process exits;
+- SIGHUP: the configuration is read again; a broken file is reported and the old one kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from watcher import pipeline
+from watcher.config import Config, load_config
+from watcher.errors import VigieError
+from watcher.i18n import _
+from watcher.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    """Runs Vigie until told to stop."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        config_path: str | Path | None = None,
+        runtime_factory: Callable[[Config], Runtime] = Runtime.open,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path or config.source
+        self.runtime_factory = runtime_factory
+        self.runtime: Runtime | None = None
+        self.scheduler: BackgroundScheduler | None = None
+        self.stop_event = threading.Event()
+        self.reload_event = threading.Event()
+        self.cycles = 0
+        self._cycles_lock = threading.Lock()
+
+    # --- jobs ------------------------------------------------------------------------------
+
+    def poll_job(self, space_id: str) -> None:
+        runtime = self.runtime
+        if runtime is None or self.stop_event.is_set():
+            return
+        try:
+            outcome = pipeline.poll_space(runtime, space_id)
+        except VigieError as error:
+            log.error("%s", _("Space {space}: {error}").format(space=space_id, error=error))
+            return
+        except Exception:  # noqa: BLE001 - one space's bug must not stop the others
+            log.exception(_("Unexpected error while polling %s"), space_id)
+            return
+        with self._cycles_lock:
+            self.cycles += 1
+        if outcome.ok and not outcome.skipped:
+            log.info(
+                "%s",
+                _("Space {space}: {new} new comment(s), {classified} judged, {done} action(s).")
+                .format(space=space_id, new=outcome.new_comments,
+                        classified=outcome.classified, done=outcome.actions_done),
+            )
+        self.after_cycle(runtime, outcome)
+
+    def after_cycle(self, runtime: Runtime, outcome: pipeline.CycleOutcome) -> None:
+        """What follows a cycle: urgent alerts, health notices."""
+
+    def actions_job(self) -> None:
+        """Carry out requested actions of every space not busy with its own cycle."""
+        runtime = self.runtime
+        if runtime is None or self.stop_event.is_set():
+            return
+        for space in runtime.spaces():
+            lock = runtime.space_lock(space.id)
+            if not lock.acquire(blocking=False):
+                continue  # its cycle is running and will do them
+            try:
+                pipeline.run_actions(runtime, space.id)
+            except Exception:  # noqa: BLE001 - keep the other spaces going
+                log.exception(_("Unexpected error while acting on %s"), space.id)
+            finally:
+                lock.release()
+
+    # --- scheduling ------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        assert self.scheduler is not None and self.runtime is not None
+        config = self.runtime.config
+        self.scheduler.remove_all_jobs()
+        now = dt.datetime.now(dt.UTC)
+        spaces = self.runtime.spaces()
+        for index, space in enumerate(spaces):
+            self.scheduler.add_job(
+                self.poll_job,
+                IntervalTrigger(seconds=config.poll_interval(space), jitter=config.scheduler.jitter),
+                args=[space.id],
+                id=f"poll:{space.id}",
+                name=f"poll {space.id}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=config.poll_interval(space),
+                # Start at once, spread a little so spaces do not all call together.
+                next_run_time=now + dt.timedelta(seconds=min(index * 0.2, 30)),
+            )
+        self.scheduler.add_job(
+            self.actions_job,
+            IntervalTrigger(seconds=config.scheduler.action_interval),
+            id="actions",
+            max_instances=1,
+            coalesce=True,
+        )
+        log.info(
+            "%s", _("Watching {count} approved space(s).").format(count=len(spaces))
+        )
+
+    def start(self) -> None:
+        """Open the runtime, recover interrupted actions, start the scheduler."""
+        self.runtime = self.runtime_factory(self.config)
+        pipeline.run_actions(self.runtime, recover=True)
+        workers = max(2, min(8, len(self.runtime.spaces()) + 1))
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(workers)},
+            timezone=self.config.vigie.timezone,
+        )
+        self.scheduler.start()
+        self._schedule()
+
+    def reload(self) -> bool:
+        """Read the configuration again; keep the old one if the new one is broken."""
+        try:
+            config = load_config(self.config_path)
+        except VigieError as error:
+            log.error("%s", _("Configuration not reloaded: {error}").format(error=error))
+            return False
+        old = self.runtime
+        store = old.store if old and old.config.database_url == config.database_url else None
+        self.config = config
+        self.runtime = Runtime.open(config, store=store, policy=None)
+        self._schedule()
+        if old is not None:
+            for space in old.config.spaces:
+                old.forget_connector(space.id)
+        log.info("%s", _("Configuration reloaded."))
+        return True
+
+    def request_stop(self, *_args: Any) -> None:
+        self.stop_event.set()
+
+    def request_reload(self, *_args: Any) -> None:
+        self.reload_event.set()
+
+    def stop(self) -> None:
+        """Let the cycles in flight finish, then release everything."""
+        self.stop_event.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
+
+    def run_forever(self, tick: float = 5.0) -> None:
+        """Run in the foreground until SIGTERM or SIGINT."""
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+        self.start()
+        log.info("%s", _("Vigie is running."))
+        try:
+            while not self.stop_event.wait(tick):
+                if self.reload_event.is_set():
+                    self.reload_event.clear()
+                    self.reload()
+                self.on_tick()
+        finally:
+            log.info("%s", _("Stopping: finishing the cycles in flight."))
+            self.stop()
+            log.info("%s", _("Vigie stopped."))
+
+    def on_tick(self) -> None:
+        """Called every few seconds from the main loop (watchdog)."""
