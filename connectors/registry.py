@@ -80,7 +80,7 @@ def validate_space(space: SpaceConfig) -> list[str]:
     return errors
 
 
-def build(space: SpaceConfig, secrets: Mapping[str, str], timeout: float = 30.0) -> Connector:
+def build(space: SpaceConfig, secrets: Mapping[str, str]) -> Connector:
     """Given a validated space and its resolved secrets, return its connector."""
     cls = get(space.platform)
     return cls(
@@ -88,5 +88,5 @@ def build(space: SpaceConfig, secrets: Mapping[str, str], timeout: float = 30.0)
         secrets=secrets,
         options=cls.Options.model_validate(space.options),
         api_base_url=space.api_base_url,
-        timeout=timeout,
+        timeout=space.request_timeout,
     )

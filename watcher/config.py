@@ -205,6 +205,7 @@ class SpaceConfig(Strict):
     poll_interval: int | None = Field(default=None, ge=10, le=86_400)
     enabled: bool = True
     api_base_url: str | None = None  # points a space at the sandbox
+    request_timeout: float = Field(default=30.0, ge=0.5, le=300)  # seconds per platform call
     secrets: dict[str, SecretRef] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)  # validated by the connector
     delete_categories: list[str] = Field(default_factory=list)  # 8.2: off by default

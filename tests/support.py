@@ -1,0 +1,124 @@
+"""Helpers for tests that run Vigie against the sandbox: configs, runtimes, sandbox calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from watcher.config import Config, parse_config
+from watcher.runtime import Runtime
+from watcher.store.db import open_store
+
+TOKEN = "sandbox-page-token"
+
+SPACE_TEMPLATE = """
+[[spaces]]
+id = "{id}"
+platform = "{platform}"
+platform_id = "{platform_id}"
+name = "{name}"
+owner = "{owner}"
+contacts = ["{contact}"]
+approval_ref = "SGC-TEST-{id}"
+approval_date = 2024-09-03
+administrators = ["Équipe des communications"]
+mode = "{mode}"
+poll_interval = {interval}
+api_base_url = "{url}"
+secrets = {secrets}
+{extra}
+"""
+
+DEFAULT_SECRETS = {
+    "facebook": '{ page_token = "env:VIGIE_TEST_TOKEN" }',
+    "instagram": '{ access_token = "env:VIGIE_TEST_TOKEN" }',
+    "youtube": '{ access_token = "env:VIGIE_TEST_TOKEN" }',
+    "x": '{ user_token = "env:VIGIE_TEST_TOKEN" }',
+}
+
+
+def space_toml(
+    space_id: str,
+    url: str,
+    *,
+    platform: str = "facebook",
+    platform_id: str | None = None,
+    mode: str = "enforce",
+    interval: int = 10,
+    owner: str = "Service des communications",
+    contact: str = "communications@csjonquiere.qc.ca",
+    secrets: str | None = None,
+    extra: str = "",
+) -> str:
+    return SPACE_TEMPLATE.format(
+        id=space_id,
+        platform=platform,
+        platform_id=platform_id or f"1000{abs(hash(space_id)) % 10**8}",
+        name=f"Espace {space_id}",
+        owner=owner,
+        contact=contact,
+        mode=mode,
+        interval=interval,
+        url=url,
+        secrets=secrets or DEFAULT_SECRETS[platform],
+        extra=extra,
+    )
+
+
+def make_config(
+    state_dir: Path,
+    spaces: Iterable[str],
+    *,
+    database_url: str | None = None,
+    extra: str = "",
+) -> Config:
+    """Return a validated config with the given ``[[spaces]]`` blocks."""
+    store = f'[store]\nurl = "{database_url}"\n' if database_url else ""
+    text = (
+        f'[vigie]\nstate_dir = "{state_dir}"\n{store}'
+        "[scheduler]\npoll_interval = 10\njitter = 0\naction_interval = 1\n"
+        + extra
+        + "".join(spaces)
+    )
+    return parse_config(text)
+
+
+def make_runtime(config: Config, environ: dict[str, str] | None = None) -> Runtime:
+    env = {"VIGIE_TEST_TOKEN": TOKEN}
+    env.update(environ or {})
+    store = open_store(config.database_url)
+    return Runtime.open(config, store=store, environ=env)
+
+
+def post_comment(sandbox_url: str, space: str, text: str, *, platform: str = "facebook",
+                 **fields: Any) -> str:
+    response = requests.post(
+        f"{sandbox_url}/_sandbox/comments",
+        json={"platform": platform, "space": space, "text": text, **fields},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def remote(sandbox_url: str, comment_id: str) -> dict[str, Any]:
+    response = requests.get(f"{sandbox_url}/_sandbox/comments/{comment_id}", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def calls(sandbox_url: str, **filters: str) -> list[dict[str, Any]]:
+    response = requests.get(f"{sandbox_url}/_sandbox/calls", params=filters, timeout=10)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def fault(sandbox_url: str, **spec: Any) -> None:
+    requests.post(f"{sandbox_url}/_sandbox/faults", json=spec, timeout=10).raise_for_status()
+
+
+def clear_faults(sandbox_url: str) -> None:
+    requests.delete(f"{sandbox_url}/_sandbox/faults", timeout=10).raise_for_status()

@@ -1,0 +1,219 @@
+"""The pipeline end to end on the sandbox, over real HTTP with the real Facebook SDK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from tests.support import (
+    calls,
+    clear_faults,
+    fault,
+    make_config,
+    make_runtime,
+    post_comment,
+    remote,
+    space_toml,
+)
+from watcher import pipeline
+from watcher.store.models import Action, AuditEvent, Comment, Space, Verdict
+
+INSULT = "Mange de la marde, espèce d'idiot."
+THREAT = "Je vais te tuer à la sortie de l'école."
+THANKS = "Merci pour l'information, bonne journée à toute l'équipe!"
+CRITICISM = "Cette décision sur le transport est mal communiquée et injuste pour les familles."
+
+PAGE = "100064000000001"
+OTHER_PAGE = "100064000000002"
+
+
+def _hide_calls(url: str, comment_id: str) -> list[dict]:
+    return [
+        c for c in calls(url, platform="facebook")
+        if c["method"] == "POST" and c["path"].endswith(f"/{comment_id}")
+    ]
+
+
+@pytest.fixture
+def enforce_runtime(sandbox, tmp_path: Path, database_url: str):
+    config = make_config(
+        tmp_path, [space_toml("page", sandbox.url, platform_id=PAGE)], database_url=database_url
+    )
+    runtime = make_runtime(config)
+    yield runtime
+    runtime.close()
+
+
+def test_litigious_comment_hidden_within_one_cycle(sandbox, enforce_runtime) -> None:
+    insult = post_comment(sandbox.url, PAGE, INSULT, author_name="Troll Anonyme")
+    thanks = post_comment(sandbox.url, PAGE, THANKS, author_name="Julie Tremblay")
+    critic = post_comment(sandbox.url, PAGE, CRITICISM, author_name="Marc Gagnon")
+
+    outcome = pipeline.poll_space(enforce_runtime, "page")
+
+    assert outcome.ok and outcome.new_comments == 3 and outcome.classified == 3
+    assert remote(sandbox.url, insult)["hidden"] is True
+    assert remote(sandbox.url, thanks)["hidden"] is False
+    assert remote(sandbox.url, critic)["hidden"] is False
+    with enforce_runtime.store.session() as session:
+        row = session.exec(select(Comment).where(Comment.platform_id == insult)).one()
+        verdict = session.exec(select(Verdict).where(Verdict.comment_id == row.id)).one()
+        action = session.exec(select(Action).where(Action.comment_id == row.id)).one()
+    assert row.platform_state == "hidden" and row.review_status == "pending"
+    assert verdict.decision == "hide" and verdict.evidence and verdict.classifier_version
+    assert action.state == "done" and action.requested_by == "system"
+
+
+def test_observe_mode_records_but_never_acts(sandbox, tmp_path: Path, database_url: str) -> None:
+    config = make_config(
+        tmp_path,
+        [space_toml("page", sandbox.url, platform_id=PAGE, mode="observe")],
+        database_url=database_url,
+    )
+    runtime = make_runtime(config)
+    try:
+        insult = post_comment(sandbox.url, PAGE, INSULT)
+        pipeline.poll_space(runtime, "page")
+        assert remote(sandbox.url, insult)["hidden"] is False
+        assert _hide_calls(sandbox.url, insult) == []
+        with runtime.store.session() as session:
+            verdict = session.exec(select(Verdict)).one()
+            assert verdict.decision == "observe_hide" and verdict.mode == "observe"
+            assert session.exec(select(Action)).all() == []
+    finally:
+        runtime.close()
+
+
+def test_polling_twice_duplicates_nothing(sandbox, enforce_runtime) -> None:
+    insult = post_comment(sandbox.url, PAGE, INSULT)
+    post_comment(sandbox.url, PAGE, THANKS)
+    pipeline.poll_space(enforce_runtime, "page")
+    second = pipeline.poll_space(enforce_runtime, "page", force=True)
+
+    assert second.ok and second.new_comments == 0 and second.classified == 0
+    assert len(_hide_calls(sandbox.url, insult)) == 1
+    with enforce_runtime.store.session() as session:
+        assert len(session.exec(select(Comment)).all()) == 2
+        assert len(session.exec(select(Verdict)).all()) == 2
+        assert len(session.exec(select(Action)).all()) == 1
+
+
+def test_new_comments_after_a_poll_are_picked_up(sandbox, enforce_runtime) -> None:
+    post_comment(sandbox.url, PAGE, THANKS)
+    pipeline.poll_space(enforce_runtime, "page")
+    late = post_comment(sandbox.url, PAGE, THREAT, author_name="Inconnu")
+    outcome = pipeline.poll_space(enforce_runtime, "page", force=True)
+    assert outcome.new_comments == 1
+    assert remote(sandbox.url, late)["hidden"] is True
+    with enforce_runtime.store.session() as session:
+        verdict = session.exec(select(Verdict).order_by(col(Verdict.id).desc())).first()
+    assert verdict is not None and verdict.alert is True
+
+
+def test_action_interrupted_by_a_crash_is_not_made_twice(sandbox, enforce_runtime) -> None:
+    """A process dies after the platform call, before recording it: no second call."""
+    insult = post_comment(sandbox.url, PAGE, INSULT)
+    runtime = enforce_runtime
+    result = runtime.connector("page").fetch({})
+    pipeline.store_fetched(runtime, "page", result)
+    pipeline.classify_pending(runtime, "page")
+    with runtime.store.session() as session:
+        action = session.exec(select(Action)).one()
+        assert pipeline._claim(session, action.id, runtime.clock())
+    runtime.connector("page").hide(insult)  # ... and the process dies here.
+
+    recovered = pipeline.run_actions(runtime, recover=True)
+
+    assert recovered == 1
+    assert len(_hide_calls(sandbox.url, insult)) == 1
+    with runtime.store.session() as session:
+        assert session.exec(select(Action)).one().state == "done"
+
+
+def test_action_claimed_but_not_sent_is_sent_after_a_crash(sandbox, enforce_runtime) -> None:
+    insult = post_comment(sandbox.url, PAGE, INSULT)
+    runtime = enforce_runtime
+    pipeline.store_fetched(runtime, "page", runtime.connector("page").fetch({}))
+    pipeline.classify_pending(runtime, "page")
+    with runtime.store.session() as session:
+        action = session.exec(select(Action)).one()
+        assert pipeline._claim(session, action.id, runtime.clock())
+    # The process dies before calling the platform.
+    assert pipeline.run_actions(runtime, recover=True) == 1
+    assert remote(sandbox.url, insult)["hidden"] is True
+    assert len(_hide_calls(sandbox.url, insult)) == 1
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "http500", "count": 50},
+        {"kind": "timeout", "count": 50, "delay": 3},
+        {"kind": "error", "code": 190, "count": 50},
+        {"kind": "error", "code": 4, "count": 50},
+        {"kind": "error", "code": 17, "count": 50},
+        {"kind": "error", "code": 32, "count": 50},
+        {"kind": "error", "code": 613, "count": 50},
+        {"kind": "error", "code": 80001, "count": 50},
+    ],
+    ids=lambda s: f"{s['kind']}-{s.get('code', '')}",
+)
+def test_faults_of_one_space_leave_the_others_alone(
+    sandbox, tmp_path: Path, spec: dict
+) -> None:
+    config = make_config(
+        tmp_path,
+        [
+            space_toml("broken", sandbox.url, platform_id=PAGE,
+                       extra="request_timeout = 1.5"),
+            space_toml("healthy", sandbox.url, platform_id=OTHER_PAGE),
+        ],
+    )
+    runtime = make_runtime(config)
+    try:
+        broken_insult = post_comment(sandbox.url, PAGE, INSULT)
+        healthy_insult = post_comment(sandbox.url, OTHER_PAGE, INSULT)
+        fault(sandbox.url, platform="facebook", space=PAGE, **spec)
+
+        broken = pipeline.poll_space(runtime, "broken")
+        healthy = pipeline.poll_space(runtime, "healthy")
+
+        assert not broken.ok and broken.error
+        assert healthy.ok and remote(sandbox.url, healthy_insult)["hidden"] is True
+        with runtime.store.session() as session:
+            space = session.get(Space, "broken")
+            assert space.last_error
+            if spec.get("code") == 190:
+                assert space.health == "unhealthy"
+                assert broken.incident
+            assert session.exec(
+                select(AuditEvent).where(AuditEvent.space_id == "healthy")
+            ).first() is not None
+
+        clear_faults(sandbox.url)
+        caught_up = pipeline.poll_space(runtime, "broken", force=True)
+        assert caught_up.ok
+        assert remote(sandbox.url, broken_insult)["hidden"] is True
+        with runtime.store.session() as session:
+            assert session.get(Space, "broken").health == "ok"
+    finally:
+        runtime.close()
+
+
+def test_failed_hide_is_retried_with_backoff(sandbox, enforce_runtime) -> None:
+    insult = post_comment(sandbox.url, PAGE, INSULT)
+    runtime = enforce_runtime
+    pipeline.store_fetched(runtime, "page", runtime.connector("page").fetch({}))
+    pipeline.classify_pending(runtime, "page")
+    fault(sandbox.url, platform="facebook", space=PAGE, kind="http500", count=1)
+    assert pipeline.run_actions(runtime, "page") == 0
+    with runtime.store.session() as session:
+        action = session.exec(select(Action)).one()
+        assert action.state == "requested" and action.attempts == 1
+        assert action.next_attempt_at is not None and action.last_error
+        action.next_attempt_at = runtime.clock()  # the backoff has passed
+        session.add(action)
+    assert pipeline.run_actions(runtime, "page") == 1
+    assert remote(sandbox.url, insult)["hidden"] is True
