@@ -43,11 +43,16 @@ def note_call(platform: str, space: str | None = None, *, over_limit: bool = Fal
 
 
 def take_fault(platform: str, space: str | None) -> Fault | None:
-    """Return the injected fault for this request (the caller renders it), if any."""
+    """Return the injected fault for this request (the caller renders it), if any.
+
+    A ``timeout`` fault holds the request for its delay first (long enough for the client's
+    timeout to fire); a ``slow`` fault holds it, then lets it be answered normally.
+    """
     fault = state().take_fault(platform, space)
-    if fault is not None and fault.kind == "timeout":
-        # Hold the request long enough for the client's timeout to fire.
+    if fault is not None and fault.kind in ("timeout", "slow"):
         threading.Event().wait(fault.delay)
+        if fault.kind == "slow":
+            return None
     return fault
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PLATFORMS = ("facebook", "instagram", "x", "youtube")
-FAULT_KINDS = ("http500", "timeout", "error")
+FAULT_KINDS = ("http500", "timeout", "error", "slow")
 
 
 def utcnow() -> dt.datetime:
@@ -71,7 +71,7 @@ class Fault:
     id: int
     platform: str
     space: str | None  # None: every space of the platform
-    kind: str  # http500 | timeout | error
+    kind: str  # http500 | timeout | error | slow (answers normally after ``delay``)
     code: int | str | None = None  # platform error code for kind "error" (190, 4, 17, 429, ...)
     remaining: int | None = None  # number of calls it affects (None: until ``until``)
     until: dt.datetime | None = None
