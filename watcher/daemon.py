@@ -76,6 +76,21 @@ class Daemon:
 
     def after_cycle(self, runtime: Runtime, outcome: pipeline.CycleOutcome) -> None:
         """What follows a cycle: urgent alerts, health notices."""
+        if outcome.incident:
+            self.on_incident(runtime, outcome.space_id, outcome.incident)
+
+    def token_job(self) -> None:
+        """Check every space's token once a day: expiry dates, revoked tokens."""
+        runtime = self.runtime
+        if runtime is None:
+            return
+        for space in runtime.spaces():
+            incident = pipeline.check_space(runtime, space.id)
+            if incident:
+                self.on_incident(runtime, space.id, incident)
+
+    def on_incident(self, runtime: Runtime, space_id: str, message: str) -> None:
+        """A new token or health problem: tell the people concerned, once."""
 
     def actions_job(self) -> None:
         """Carry out requested actions of every space not busy with its own cycle."""
@@ -114,6 +129,14 @@ class Daemon:
                 # Start at once, spread a little so spaces do not all call together.
                 next_run_time=now + dt.timedelta(seconds=min(index * 0.2, 30)),
             )
+        self.scheduler.add_job(
+            self.token_job,
+            IntervalTrigger(hours=24),
+            id="tokens",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=now + dt.timedelta(seconds=60),
+        )
         self.scheduler.add_job(
             self.actions_job,
             IntervalTrigger(seconds=config.scheduler.action_interval),

@@ -612,6 +612,25 @@ def _poll_space(runtime: Runtime, space_id: str, *, force: bool) -> CycleOutcome
     return outcome
 
 
+def check_space(runtime: Runtime, space_id: str) -> str | None:
+    """Check a space's token with its platform; record its expiry. Return a new incident."""
+    try:
+        result = runtime.connector(space_id).check()
+    except (AuthError, SecretError) as error:
+        return str(error) if _mark_unhealthy(runtime, space_id, str(error)) else None
+    except ConnectorError as error:
+        log.warning("%s", _("Space {space}: {error}").format(space=space_id, error=error))
+        return None
+    with runtime.store.session() as session:
+        space = session.get(Space, space_id)
+        if space is not None:
+            space.token_expires_at = result.token_expires_at
+            session.add(space)
+    if not result.ok:
+        return result.message if _mark_unhealthy(runtime, space_id, result.message) else None
+    return None
+
+
 def ingest_and_process(runtime: Runtime, space_id: str, comments: list[RemoteComment]) -> int:
     """Hand comments received otherwise (a webhook) to the same pipeline; return new ones.
 
