@@ -16,6 +16,7 @@ A platform error never leaves this module as an exception: it is recorded on the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from watcher.store.models import (
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 200
+MAX_TEXT = 200_000  # characters kept of one comment (platforms allow far less)
 CLASSIFY_BATCH = 200
 STALE_IN_FLIGHT = dt.timedelta(minutes=5)
 USAGE_SLOW_DOWN = 0.75  # above this share of a platform limit, skip the next cycle
@@ -92,6 +94,15 @@ def _insert_ignore(session: Session, table: sa.Table, rows: list[dict], keys: Se
     return inserted
 
 
+def clean_text(value: str | None, limit: int | None = None) -> str | None:
+    """Make platform text safe to store anywhere: no NUL, no lone surrogate, bounded length."""
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "\ufffd")
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return text[:limit] if limit else text
+
+
 def _comment_row(space_id: str, platform: str, remote: RemoteComment, now: dt.datetime) -> dict:
     created = remote.created_time
     if created.tzinfo is None:  # a platform that forgets the zone means UTC
@@ -99,16 +110,17 @@ def _comment_row(space_id: str, platform: str, remote: RemoteComment, now: dt.da
     return {
         "space_id": space_id,
         "platform": platform,
-        "platform_id": remote.platform_id,
-        "post_platform_id": remote.post_id,
-        "parent_platform_id": remote.parent_id,
-        "text": remote.text or "",
-        "author_id": remote.author_id,
-        "author_name": remote.author_name,
-        "author_meta": dict(remote.author_meta or {}),
+        "platform_id": clean_text(remote.platform_id, 200),
+        "post_platform_id": clean_text(remote.post_id, 200),
+        "parent_platform_id": clean_text(remote.parent_id, 200),
+        "text": clean_text(remote.text or "", MAX_TEXT),
+        "author_id": clean_text(remote.author_id, 200),
+        "author_name": clean_text(remote.author_name, 400),
+        "author_meta": json.loads(clean_text(json.dumps(dict(remote.author_meta or {}),
+                                                        default=str)) or "{}"),
         "by_owner": remote.by_owner,
         "created_time": created.astimezone(dt.UTC).replace(tzinfo=None),
-        "permalink": remote.permalink,
+        "permalink": clean_text(remote.permalink, 2000),
         "fetched_at": now.astimezone(dt.UTC).replace(tzinfo=None),
         "classified": False,
         "platform_state": "hidden" if remote.hidden else "visible",
@@ -126,12 +138,12 @@ def store_fetched(
     post_rows = [
         {
             "space_id": space_id,
-            "platform_id": p.platform_id,
-            "text": p.text or "",
+            "platform_id": clean_text(p.platform_id, 200),
+            "text": clean_text(p.text or "", MAX_TEXT),
             "created_time": p.created_time.astimezone(dt.UTC).replace(tzinfo=None)
             if p.created_time
             else None,
-            "permalink": p.permalink,
+            "permalink": clean_text(p.permalink, 2000),
         }
         for p in result.posts
     ]
