@@ -170,6 +170,11 @@ def test_scenario_repetitions_have_their_originals(scenario: dict[str, Any]) -> 
         if c["category"] not in REPETITIVE
     )
     assert [t for t, n in texts.items() if n > 1] == []
+    # `vigie demo` matches the platform's comments to expectations by (text, author name)
+    expected: dict[tuple[str, str], str] = {}
+    for comment in scenario["comments"]:
+        key = (comment["text"], comment["author_name"])
+        assert expected.setdefault(key, comment["expected"]) == comment["expected"], key
 
 
 def test_scenario_loads_into_the_sandbox() -> None:
