@@ -883,13 +883,17 @@ def _debug_token(st: SandboxState, input_token: str, now: dt.datetime) -> dict[s
     if space_id is None:
         matches = [s for s in st.spaces.values() if s.token == input_token]
         if not matches:
-            matches = [s for s in st.spaces.values() if s.platform == "facebook"]
+            matches = [s for s in st.spaces.values() if s.platform in GRAPH_PLATFORMS]
         if len(matches) == 1:
             space_id, platform = matches[0].id, matches[0].platform
     expires = parse_graph_time(info.get("expires_at")) if info.get("expires_at") else None
     valid = bool(info.get("valid", True)) and (expires is None or expires > now)
-    scopes = list(info.get("scopes") or (ALL_IG_SCOPES if platform == "instagram"
-                                         else ALL_FB_SCOPES))
+    if info.get("scopes") is not None:
+        scopes = list(info["scopes"])
+    elif space_id is None:  # a token the sandbox knows nothing of: every scope Vigie uses
+        scopes = list(dict.fromkeys(ALL_FB_SCOPES + ALL_IG_SCOPES))
+    else:
+        scopes = list(ALL_IG_SCOPES if platform == "instagram" else ALL_FB_SCOPES)
     data: dict[str, Any] = {
         "app_id": SANDBOX_APP_ID,
         "type": "PAGE",
