@@ -128,7 +128,7 @@ def _relative_from(next_url: str) -> str:
 class InstagramConnector(Connector):
     kind: ClassVar[str] = "instagram"
     display_name: ClassVar[str] = "Instagram"
-    required_secrets: ClassVar[tuple[str, ...]] = ("page_token",)
+    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     optional_secrets: ClassVar[tuple[str, ...]] = ("app_secret",)
     Options = InstagramOptions
     default_api_base_url: ClassVar[str] = "https://graph.facebook.com"
@@ -139,7 +139,7 @@ class InstagramConnector(Connector):
         assert isinstance(self.options, InstagramOptions)
         self.opts: InstagramOptions = self.options
         self.client = GraphClient(
-            self.secrets["page_token"],
+            self.secrets["access_token"],
             version=self.opts.graph_version,
             base_url=self.api_base_url,
             timeout=self.timeout,

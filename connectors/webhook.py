@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask, Response, request
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from flask import Flask, Response, request
 from sqlmodel import select
 
 from connectors.base import RemoteComment
