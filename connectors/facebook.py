@@ -7,8 +7,9 @@ batch requests of up to 50 ``/{post-id}/comments?filter=stream&since=...`` each 
 gives comments and replies in one chronological list). Only a post with more than
 ``comments_page_size`` new comments in one cycle costs more (its next pages, batched too).
 
-The cursor is ``since`` (the newest comment time seen) and ``seen`` (the ids of the comments of
-the last ``overlap_seconds``, so that the overlap never yields a comment twice).
+The cursor is ``since`` (the newest comment time seen), ``seen`` (the ids of the comments of the
+last ``overlap_seconds``, so that the overlap never yields a comment twice) and ``polled_at``
+(when this poll started: only posts updated since then, less the overlap, are read next time).
 """
 
 from __future__ import annotations
@@ -154,9 +155,14 @@ class FacebookConnector(Connector):
         if not isinstance(feed, Mapping) or not isinstance(feed.get("data"), list):
             raise BadPayload(_("The platform sent a feed that cannot be read."))
         posts = [parse_post(item) for item in feed["data"]]
+        # A post whose updated_time is older than the previous poll has no comment we have
+        # not read. Graph times have whole seconds: compare with the poll's second.
+        polled_at = now.replace(microsecond=0)
+        posts_from = (parse_time(cursor["polled_at"]) - overlap if cursor.get("polled_at")
+                      else lookback)
         updated = {
             str(item["id"]) for item in feed["data"]
-            if parse_time(item.get("updated_time") or item.get("created_time")) >= window_start
+            if parse_time(item.get("updated_time") or item.get("created_time")) >= posts_from
         }
         watched = [p for p in posts if p.platform_id in updated]
 
@@ -199,7 +205,8 @@ class FacebookConnector(Connector):
         seen_next = render_seen(seen, found.values(), newest - overlap)
         return FetchResult(
             comments=fresh,
-            cursor={"since": newest.isoformat(), "seen": seen_next},
+            cursor={"since": newest.isoformat(), "seen": seen_next,
+                    "polled_at": polled_at.isoformat()},
             posts=watched,
             calls=self.client.calls - calls_before,
             usage=self.client.usage,
