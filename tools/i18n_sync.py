@@ -26,6 +26,12 @@ COMPONENTS: dict[str, tuple[str, Path, list[Path]]] = {
         REPO / "watcher" / "locale",
         [REPO / "watcher", REPO / "connectors" / "registry.py"],
     ),
+    "graph": (
+        "graph",
+        REPO / "connectors" / "locale",
+        [REPO / "connectors" / f"{name}.py" for name in ("graph", "facebook", "instagram",
+                                                         "webhook")],
+    ),
 }
 
 

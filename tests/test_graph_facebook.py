@@ -1,0 +1,294 @@
+"""The Facebook connector against the sandbox, over real HTTP, through the real facebook-sdk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+
+import pytest
+import requests
+
+from connectors import registry
+from connectors.errors import AuthError, RateLimited, Refused, Unreachable
+from connectors.facebook import FacebookConnector, FacebookOptions
+from connectors.sandbox.server import SandboxServer
+
+PAGE = "112130216863063"
+
+
+def connector(sandbox: SandboxServer, token: str = "page-token", **options: object
+              ) -> FacebookConnector:
+    return FacebookConnector(
+        platform_id=PAGE,
+        secrets={"page_token": token},
+        options=FacebookOptions.model_validate(options),
+        api_base_url=sandbox.url,
+        timeout=2,
+    )
+
+
+def add(sandbox: SandboxServer, text: str, **fields: object) -> str:
+    response = requests.post(f"{sandbox.url}/_sandbox/comments", json={
+        "platform": "facebook", "space": PAGE, "text": text, **fields}, timeout=5)
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def graph_calls(sandbox: SandboxServer, since: int = 0) -> list[dict]:
+    data = requests.get(f"{sandbox.url}/_sandbox/calls",
+                        params={"platform": "facebook", "since": since}, timeout=5).json()
+    return data["data"]
+
+
+def last_seq(sandbox: SandboxServer) -> int:
+    calls = requests.get(f"{sandbox.url}/_sandbox/calls", timeout=5).json()["data"]
+    return calls[-1]["seq"] if calls else 0
+
+
+def past(minutes: float) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)).isoformat()
+
+
+@pytest.fixture
+def page(sandbox: SandboxServer) -> SandboxServer:
+    requests.post(f"{sandbox.url}/_sandbox/spaces", json={
+        "platform": "facebook", "id": PAGE, "name": "CSS De La Jonquière"}, timeout=5)
+    return sandbox
+
+
+def test_registered_with_what_the_interface_requires() -> None:
+    cls = registry.get("facebook")
+    assert cls is FacebookConnector
+    assert cls.required_secrets == ("page_token",)
+    assert FacebookOptions().graph_version >= "v21.0"
+    with pytest.raises(ValueError):
+        FacebookOptions.model_validate({"graph_version": "21"})
+    with pytest.raises(ValueError):
+        FacebookOptions.model_validate({"unknown": 1})
+
+
+def test_fetches_comments_and_replies_incrementally(page: SandboxServer) -> None:
+    fb = connector(page)
+    first = add(page, "Merci pour l'info!", author_name="Julie Tremblay")
+    reply = add(page, "Oui, merci", author_name="Marc Gagnon", parent=first)
+    own = add(page, "Bonne journée à tous", by_owner=True)
+    result = fb.fetch({})
+    got = {c.platform_id: c for c in result.comments}
+    assert set(got) == {first, reply, own}
+    assert got[first].author_name == "Julie Tremblay" and got[first].parent_id is None
+    assert got[reply].parent_id == first
+    assert got[own].by_owner and not got[first].by_owner
+    assert got[first].post_id and got[first].post_id.startswith(f"{PAGE}_")
+    assert all(c.created_time.tzinfo is not None for c in result.comments)
+    assert result.posts and result.cursor["since"]
+
+    again = fb.fetch(result.cursor)
+    assert again.comments == []
+    late = add(page, "Une autre question", author_name="Nadia Roy")
+    third = fb.fetch(again.cursor)
+    assert [c.platform_id for c in third.comments] == [late]
+
+
+def test_pages_through_many_comments(page: SandboxServer) -> None:
+    ids = [add(page, f"commentaire {n}", author_name=f"Parent {n}", created_time=past(30 - n / 10))
+           for n in range(25)]
+    fb = connector(page, comments_page_size=10)
+    before = last_seq(page)
+    result = fb.fetch({})
+    assert [c.platform_id for c in result.comments] == ids
+    calls = graph_calls(page, before)
+    # one feed call, then the post's three pages of 10 (each a batch request)
+    assert [c["path"] for c in calls] == ["/v25.0/112130216863063/feed"] + ["/v25.0/"] * 3
+    assert result.calls == 4
+
+
+@pytest.mark.parametrize("posts", [1, 10, 100])
+def test_a_poll_costs_at_most_one_plus_ceil_p_over_50_calls(page: SandboxServer,
+                                                           posts: int) -> None:
+    fb = connector(page, overlap_seconds=0)
+    for n in range(posts):
+        made = requests.post(f"{page.url}/_sandbox/posts", json={
+            "platform": "facebook", "space": PAGE, "text": f"Publication {n}",
+            "created_time": past(120 + n)}, timeout=5).json()
+        add(page, "vieux commentaire", post=made["id"], created_time=past(60 + n / 100))
+    cursor = fb.fetch({}).cursor  # first poll: reads the backlog
+    new_ids = set()
+    for post in page.state.space_posts("facebook", PAGE):
+        new_ids.add(add(page, f"nouveau sur {post.id}", post=post.id))
+    time.sleep(1.05)  # Graph times have whole seconds: let this one end
+    before = last_seq(page)
+    result = fb.fetch(cursor)
+    calls = graph_calls(page, before)
+    assert {c.platform_id for c in result.comments} == new_ids
+    assert len(calls) == 1 + math.ceil(posts / 50) == result.calls
+    assert all(c["space"] == PAGE and not c["over_limit"] for c in calls)
+
+    before = last_seq(page)
+    idle = fb.fetch(result.cursor)  # nothing new: the feed call alone
+    assert idle.comments == [] and len(graph_calls(page, before)) == 1
+
+
+def test_hide_unhide_delete_and_state(page: SandboxServer) -> None:
+    fb = connector(page)
+    target = add(page, "Commentaire à masquer", author_name="Anonyme 12")
+    assert fb.state(target) == "visible"
+    fb.hide(target)
+    assert page.state.comments[target].hidden
+    assert fb.state(target) == "hidden"
+    fb.unhide(target)
+    assert fb.state(target) == "visible" and not page.state.comments[target].hidden
+    fb.delete(target)
+    assert page.state.comments[target].deleted
+    assert fb.state(target) == "deleted"
+    hidden = fb.fetch({}).comments
+    assert target not in {c.platform_id for c in hidden}
+
+
+def test_the_pages_own_comment_cannot_be_hidden(page: SandboxServer) -> None:
+    own = add(page, "Merci de votre patience", by_owner=True)
+    with pytest.raises(Refused) as caught:
+        connector(page).hide(own)
+    assert caught.value.code == 100
+    assert not page.state.comments[own].hidden
+
+
+def test_hidden_comments_are_reported_hidden(page: SandboxServer) -> None:
+    target = add(page, "Déjà masqué", author_name="X")
+    page.state.comments[target].hidden = True
+    (comment,) = connector(page).fetch({}).comments
+    assert comment.hidden
+
+
+def fault(sandbox: SandboxServer, **spec: object) -> None:
+    requests.post(f"{sandbox.url}/_sandbox/faults", json={"platform": "facebook", **spec},
+                  timeout=5).raise_for_status()
+
+
+@pytest.mark.parametrize("code", [4, 17, 32, 613, 80001])
+def test_rate_limit_errors_become_rate_limited(page: SandboxServer, code: int) -> None:
+    add(page, "bonjour")
+    fault(page, kind="error", code=code, space=PAGE, seconds=600)
+    with pytest.raises(RateLimited) as caught:
+        connector(page).fetch({})
+    assert caught.value.code == code
+    if code in (32, 80001):  # the Business Use Case header says when access comes back
+        assert caught.value.retry_at is not None
+        wait = caught.value.retry_at - dt.datetime.now(dt.UTC)
+        assert dt.timedelta(minutes=8) < wait <= dt.timedelta(minutes=11)
+
+
+def test_http_429_becomes_rate_limited(page: SandboxServer) -> None:
+    fault(page, kind="error", code=429, space=PAGE)
+    with pytest.raises(RateLimited) as caught:
+        connector(page).fetch({})
+    assert caught.value.retry_at is not None
+
+
+def test_expired_token_becomes_auth_error(page: SandboxServer) -> None:
+    fault(page, kind="error", code=190, space=PAGE)
+    with pytest.raises(AuthError) as caught:
+        connector(page).fetch({})
+    assert caught.value.code == 190
+    assert "page-token" not in str(caught.value)
+
+
+def test_server_error_and_timeout_become_unreachable(page: SandboxServer) -> None:
+    fault(page, kind="http500", space=PAGE)
+    with pytest.raises(Unreachable):
+        connector(page).fetch({})
+    fault(page, kind="timeout", space=PAGE, delay=3)
+    with pytest.raises(Unreachable):
+        connector(page).hide(add(page, "x"))
+
+
+def test_connection_refused_becomes_unreachable() -> None:
+    with SandboxServer() as stopped:
+        url = stopped.url
+    fb = FacebookConnector(platform_id=PAGE, secrets={"page_token": "t"}, api_base_url=url,
+                           timeout=1)
+    with pytest.raises(Unreachable):
+        fb.fetch({})
+
+
+def test_a_fault_on_one_page_leaves_another_alone(page: SandboxServer) -> None:
+    other = "998877665544"
+    requests.post(f"{page.url}/_sandbox/comments", json={
+        "platform": "facebook", "space": other, "text": "ailleurs"}, timeout=5)
+    fault(page, kind="error", code=190, space=PAGE, count=5)
+    with pytest.raises(AuthError):
+        connector(page).fetch({})
+    fine = FacebookConnector(platform_id=other, secrets={"page_token": "t"},
+                             api_base_url=page.url, timeout=2).fetch({})
+    assert [c.text for c in fine.comments] == ["ailleurs"]
+
+
+def test_usage_headers_rise_and_limits_are_enforced(page: SandboxServer) -> None:
+    requests.post(f"{page.url}/_sandbox/graph/limits",
+                  json={"app_per_hour": 1000, "space_per_day": 10}, timeout=5)
+    fb = connector(page)
+    target = add(page, "bonjour")
+    ratios = []
+    for _n in range(4):
+        fb.state(target)
+        ratios.append(fb.last_usage().ratio)  # type: ignore[union-attr]
+    assert ratios == sorted(ratios) and ratios[-1] == pytest.approx(0.4)
+    for _n in range(6):
+        fb.state(target)
+    with pytest.raises(RateLimited) as caught:
+        fb.state(target)
+    assert caught.value.code == 80001 and caught.value.retry_at is not None
+    calls = graph_calls(page)
+    assert sum(c["over_limit"] for c in calls) == 1
+    assert calls[-1]["status"] == 403
+
+
+def test_batches_count_each_request_against_the_limits(page: SandboxServer) -> None:
+    for n in range(3):
+        made = requests.post(f"{page.url}/_sandbox/posts", json={
+            "platform": "facebook", "space": PAGE, "text": f"P{n}"}, timeout=5).json()
+        add(page, "c", post=made["id"])
+    connector(page).fetch({})
+    buc = requests.get(f"{page.url}/_sandbox/graph/limits", timeout=5).json()
+    assert buc["space_per_day"] == 4800
+    window = page.state.counters[f"graph_space_calls:facebook:{PAGE}"]
+    assert len(window) == 1 + 3  # the feed call and the three requests inside the batch
+
+
+def test_check_reports_validity_expiry_and_permissions(page: SandboxServer) -> None:
+    expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=50)).replace(microsecond=0)
+    requests.post(f"{page.url}/_sandbox/graph/tokens", json={
+        "token": "good", "platform": "facebook", "space": PAGE,
+        "expires_at": expires.isoformat()}, timeout=5)
+    result = connector(page, token="good").check()
+    assert result.ok and result.token_expires_at == expires
+
+    requests.post(f"{page.url}/_sandbox/graph/tokens", json={
+        "token": "narrow", "platform": "facebook", "space": PAGE,
+        "scopes": ["pages_read_engagement"]}, timeout=5)
+    result = connector(page, token="narrow").check()
+    assert not result.ok
+    assert result.missing_permissions == ("pages_read_user_content", "pages_manage_engagement")
+
+    requests.post(f"{page.url}/_sandbox/graph/tokens", json={
+        "token": "old", "platform": "facebook", "space": PAGE,
+        "expires_at": past(60)}, timeout=5)
+    assert not connector(page, token="old").check().ok
+    with pytest.raises(AuthError):
+        connector(page, token="old").fetch({})
+
+
+def test_a_token_bound_to_a_page_refuses_others(page: SandboxServer) -> None:
+    requests.post(f"{page.url}/_sandbox/spaces", json={
+        "platform": "facebook", "id": PAGE, "token": "the-right-one"}, timeout=5)
+    with pytest.raises(AuthError):
+        connector(page, token="another").fetch({})
+    assert connector(page, token="the-right-one").fetch({}).comments == []
+
+
+def test_app_secret_proof_is_sent(page: SandboxServer) -> None:
+    fb = FacebookConnector(platform_id=PAGE, secrets={"page_token": "t", "app_secret": "s"},
+                           api_base_url=page.url, timeout=2)
+    fb.fetch({})
+    # the sandbox hides proofs from its call log; the SDK sent it in the query
+    assert fb.client.proof and len(fb.client.proof) == 64
