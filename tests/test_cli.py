@@ -45,7 +45,6 @@ def test_help_in_english_on_request() -> None:
 
 
 def test_init_then_check(tmp_path: Path) -> None:
-    pytest.importorskip("connectors.facebook")  # TEMPORARY until the Graph branch lands
     config = tmp_path / "etc" / "vigie.toml"
     result = vigie("-c", str(config), "init", "--state-dir", str(tmp_path / "state"))
     assert result.returncode == 0, result.stderr
@@ -74,7 +73,6 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 
 def test_poll_once_status_and_missing_secret(sandbox, tmp_path: Path) -> None:
-    pytest.importorskip("connectors.facebook")  # TEMPORARY until the Graph branch lands
     text = (
         f'[vigie]\nstate_dir = "{tmp_path / "state"}"\n'
         + space_toml("page", sandbox.url, platform_id=PAGE)

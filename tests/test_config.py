@@ -35,14 +35,12 @@ def errors_of(text: str) -> str:
 
 
 def test_shipped_example_loads() -> None:
-    pytest.importorskip("connectors.facebook")  # TEMPORARY until the Graph branch lands
     config = load_config(REPO / "config" / "vigie.toml")
     assert config.spaces and config.spaces[0].approval_ref
     assert config.vigie.language == "fr"
 
 
 def test_minimal_space_is_valid_and_observe_by_default() -> None:
-    pytest.importorskip("connectors.facebook")  # TEMPORARY until the Graph branch lands
     config = parse_config(SPACE)
     assert config.spaces[0].mode == "observe"
     assert config.poll_interval(config.spaces[0]) == 300

@@ -15,7 +15,6 @@ import pytest
 
 from tests.support import TOKEN, calls, fault, post_comment, remote, space_toml
 
-pytest.importorskip("connectors.facebook")  # TEMPORARY until the Graph branch lands
 
 PAGE = "100064000000021"
 SECOND_PAGE = "100064000000022"
@@ -41,11 +40,11 @@ def config_text(state: Path, spaces: list[str]) -> str:
 def start(path: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     env["VIGIE_TEST_TOKEN"] = TOKEN
-    handle = log.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "watcher.cli", "-c", str(path), "run"],
-        stdout=handle, stderr=subprocess.STDOUT, env=env,
-    )
+    with log.open("wb") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "watcher.cli", "-c", str(path), "run"],
+            stdout=handle, stderr=subprocess.STDOUT, env=env,
+        )
 
 
 def test_daemon_hides_reloads_and_stops_cleanly(sandbox, tmp_path: Path) -> None:

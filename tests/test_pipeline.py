@@ -25,7 +25,6 @@ THREAT = "Je vais te tuer à la sortie de l'école."
 THANKS = "Merci pour l'information, bonne journée à toute l'équipe!"
 CRITICISM = "Cette décision sur le transport est mal communiquée et injuste pour les familles."
 
-pytest.importorskip("connectors.facebook")  # TEMPORARY until the Graph branch lands
 
 PAGE = "100064000000001"
 OTHER_PAGE = "100064000000002"

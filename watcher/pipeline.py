@@ -81,9 +81,13 @@ def _insert_ignore(session: Session, table: sa.Table, rows: list[dict], keys: Se
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=list(keys))
-        result = session.execute(statement)
-        return max(result.rowcount or 0, 0)
+        statement = (
+            insert(table)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=list(keys))
+            .returning(*(table.c[k] for k in keys))
+        )
+        return len(session.execute(statement).all())
     inserted = 0
     for row in rows:  # other databases: check, then insert
         condition = sa.and_(*(table.c[k] == row[k] for k in keys))
@@ -119,9 +123,9 @@ def _comment_row(space_id: str, platform: str, remote: RemoteComment, now: dt.da
         "author_meta": json.loads(clean_text(json.dumps(dict(remote.author_meta or {}),
                                                         default=str)) or "{}"),
         "by_owner": remote.by_owner,
-        "created_time": created.astimezone(dt.UTC).replace(tzinfo=None),
+        "created_time": created.astimezone(dt.UTC),
         "permalink": clean_text(remote.permalink, 2000),
-        "fetched_at": now.astimezone(dt.UTC).replace(tzinfo=None),
+        "fetched_at": now.astimezone(dt.UTC),
         "classified": False,
         "platform_state": "hidden" if remote.hidden else "visible",
         "review_status": "none",
@@ -140,7 +144,7 @@ def store_fetched(
             "space_id": space_id,
             "platform_id": clean_text(p.platform_id, 200),
             "text": clean_text(p.text or "", MAX_TEXT),
-            "created_time": p.created_time.astimezone(dt.UTC).replace(tzinfo=None)
+            "created_time": p.created_time.astimezone(dt.UTC)
             if p.created_time
             else None,
             "permalink": clean_text(p.permalink, 2000),
@@ -345,7 +349,7 @@ def _claim(session: Session, action_id: int, now: dt.datetime) -> bool:
         .values(
             state="in_flight",
             attempts=Action.__table__.c.attempts + 1,
-            updated_at=now.astimezone(dt.UTC).replace(tzinfo=None),
+            updated_at=now.astimezone(dt.UTC),
         )
     )
     return result.rowcount == 1
@@ -486,8 +490,8 @@ def _release(runtime: Runtime, action_id: int, error: str, retry_at: dt.datetime
             .values(
                 state="requested",
                 last_error=error[:2000],
-                next_attempt_at=retry_at.astimezone(dt.UTC).replace(tzinfo=None),
-                updated_at=runtime.clock().astimezone(dt.UTC).replace(tzinfo=None),
+                next_attempt_at=retry_at.astimezone(dt.UTC),
+                updated_at=runtime.clock().astimezone(dt.UTC),
             )
         )
 
