@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.support import TOKEN, post_comment, remote, space_toml
 
 VIGIE = [sys.executable, "-m", "watcher.cli"]

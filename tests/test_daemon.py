@@ -11,10 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from tests.support import TOKEN, calls, fault, post_comment, remote, space_toml
-
 
 PAGE = "100064000000021"
 SECOND_PAGE = "100064000000022"
