@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from sqlmodel import select
 from sqlmodel import func as sql_func
+from sqlmodel import select
 
 from watcher import audit, retention
 from watcher.config import Config, load_config
