@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -103,40 +101,3 @@ def test_watchdog_interval(monkeypatch, usec, pid, expected) -> None:
 def test_watchdog_not_pinged_without_watchdog(notify_socket, monkeypatch) -> None:
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     assert systemd.watchdog_ping() is False
-
-
-def test_journal_level_prefixes(tmp_path: Path, monkeypatch) -> None:
-    target = (tmp_path / "stderr").open("w+")
-    info = os.fstat(target.fileno())
-    monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
-    handler = systemd.log_handler(target)
-    logger = logging.getLogger("vigie.test.journal")
-    logger.propagate = False
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        logger.error("two\nlines")
-        logger.warning("careful")
-        logger.info("fyi")
-        logger.debug("detail")
-    finally:
-        logger.removeHandler(handler)
-    target.seek(0)
-    written = target.read().splitlines()
-    target.close()
-    assert written == [
-        "<3>vigie.test.journal: two",
-        "<3>lines",
-        "<4>vigie.test.journal: careful",
-        "<6>vigie.test.journal: fyi",
-        "<7>vigie.test.journal: detail",
-    ]
-
-
-def test_plain_stream_has_no_prefix(monkeypatch) -> None:
-    monkeypatch.setenv("JOURNAL_STREAM", "1:2")
-    stream = io.StringIO()
-    handler = systemd.log_handler(stream)
-    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "hello", None, None)
-    assert not handler.format(record).startswith("<")
-    assert "WARNING x: hello" in handler.format(record)

@@ -8,19 +8,15 @@ Outside systemd (no ``NOTIFY_SOCKET``) every call does nothing and returns False
 The notifications go through the ``sdnotify`` package's socket; the payload is encoded as
 UTF-8 here (``sdnotify`` would encode it as Latin-1, which garbles French status lines).
 
-:func:`log_handler` returns a logging handler for standard error that prefixes each line with
-its syslog level (``<3>`` for errors) when standard error is the journal, so that
-``journalctl -u vigie -p warning`` filters by level.
+Log levels in the journal are :mod:`watcher.logs`'s business (``<N>`` line prefixes).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import warnings
-from typing import TextIO
 
 import sdnotify
 
@@ -130,56 +126,3 @@ def watchdog_interval() -> float | None:
     if value <= 0:
         return None
     return value / 1_000_000 / 2
-
-
-# --- journal log levels ------------------------------------------------------------------
-
-_SYSLOG_LEVELS = (
-    (logging.CRITICAL, 2),
-    (logging.ERROR, 3),
-    (logging.WARNING, 4),
-    (logging.INFO, 6),
-)
-
-
-def syslog_priority(levelno: int) -> int:
-    """Given a logging level number, return the syslog priority (2 crit … 7 debug)."""
-    for threshold, priority in _SYSLOG_LEVELS:
-        if levelno >= threshold:
-            return priority
-    return 7
-
-
-def stream_is_journal(stream: TextIO | None = None) -> bool:
-    """Return True when ``stream`` (default: stderr) is connected to the journal."""
-    stream = stream or sys.stderr
-    expected = os.environ.get("JOURNAL_STREAM", "")
-    if ":" not in expected:
-        return False
-    try:
-        info = os.fstat(stream.fileno())
-    except (OSError, ValueError, AttributeError):
-        return False
-    return expected == f"{info.st_dev}:{info.st_ino}"
-
-
-class JournalFormatter(logging.Formatter):
-    """Prefix every line of a record with ``<priority>`` (journald's SyslogLevelPrefix=)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        prefix = f"<{syslog_priority(record.levelno)}>"
-        return "\n".join(prefix + line for line in super().format(record).splitlines() or [""])
-
-
-def log_handler(stream: TextIO | None = None) -> logging.Handler:
-    """Return a handler for standard error: level prefixes under the journal (which adds the
-    time), otherwise a timestamped line."""
-    stream = stream or sys.stderr
-    handler = logging.StreamHandler(stream)
-    if stream_is_journal(stream):
-        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        )
-    return handler
