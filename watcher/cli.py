@@ -20,6 +20,7 @@ from watcher.i18n import _, set_language
 COMMAND_MODULES: tuple[str, ...] = (
     "watcher.commands",
     "connectors.webhook",
+    "watcher.ops_cli",
 )
 
 EXIT_OK = 0
