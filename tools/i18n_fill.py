@@ -1,6 +1,6 @@
-"""Developer tool: fill French translations into a catalog from a Python dict file.
+"""Developer tool: fill French translations into a domain's catalog from a Python dict file.
 
-    python tools/i18n_fill.py watcher /path/to/translations.py   (defines T = {msgid: msgstr})
+    python tools/i18n_fill.py vigie /path/to/translations.py   (the file defines T = {id: str})
 """
 
 from __future__ import annotations
@@ -8,14 +8,12 @@ from __future__ import annotations
 import runpy
 import sys
 
-from babel.messages.pofile import read_po, write_po
-from i18n_sync import COMPONENTS, po_path
+from babel.messages.pofile import write_po
+from i18n_sync import _read, catalog_path
 
-component, source = sys.argv[1], sys.argv[2]
-domain, locale_dir, _sources = COMPONENTS[component]
-path = po_path(locale_dir, domain)
-with path.open("rb") as po_file:
-    catalog = read_po(po_file, locale="fr", domain=domain)
+domain, source = sys.argv[1], sys.argv[2]
+path = catalog_path(domain)
+catalog = _read(path, domain)
 catalog.fuzzy = False
 table = runpy.run_path(source)["T"]
 filled = 0

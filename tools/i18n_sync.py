@@ -1,101 +1,132 @@
-"""Developer tool: extract a component's messages and merge them into its French catalog.
+"""Developer tool: extract each gettext domain's messages and merge them into its French catalog.
 
-    python tools/i18n_sync.py watcher     # watcher/ + connectors/registry.py → watcher/locale
-    python tools/i18n_sync.py --check watcher
+    python tools/i18n_sync.py            # add new messages (empty translations) to every catalog
+    python tools/i18n_sync.py --check    # list messages without a French translation; exit 1
 
-New messages are added with an empty translation; --check exits non-zero when a message used
-in the code has no French translation (the test suite runs the same check).
+A Python file belongs to the domain of the ``_`` it uses: ``_ = translator("D", ...)`` in the
+file, ``from M import _`` (the domain of module M), or ``watcher.i18n``'s ``vigie``. Each
+domain's catalog is the one ``<domain>.po`` under a ``locale/fr/LC_MESSAGES`` folder of the
+repository. The test suite runs the same check.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
 REPO = Path(__file__).resolve().parents[1]
-
-# component → (domain, locale dir, source folders)
-COMPONENTS: dict[str, tuple[str, Path, list[Path]]] = {
-    "watcher": (
-        "vigie",
-        REPO / "watcher" / "locale",
-        [REPO / "watcher", REPO / "connectors" / "registry.py"],
-    ),
-    "graph": (
-        "graph",
-        REPO / "connectors" / "locale",
-        [REPO / "connectors" / f"{name}.py" for name in ("graph", "facebook", "instagram",
-                                                         "webhook")],
-    ),
-}
+PACKAGES = ("watcher", "connectors", "reports")
+OWN = re.compile(r"^_\s*=\s*translator\(\s*[\"']([\w\-]+)[\"']", re.M)
+IMPORTED = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+.*\b_\b", re.M)
 
 
-def extract(sources: list[Path], exclude: tuple[str, ...] = ("console", "locale")) -> set[str]:
-    ids: set[str] = set()
-    for source in sources:
-        if source.is_file():
-            from babel.messages.extract import extract_from_file
+def _module_file(module: str) -> Path | None:
+    path = REPO / Path(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
 
-            for _line, message, _comments, _context in extract_from_file("python", str(source)):
-                ids.add(message if isinstance(message, str) else message[0])
-            continue
-        for filename, _line, message, _comments, _context in extract_from_dir(
-            str(source), method_map=[("**.py", "python")]
-        ):
-            if any(part in Path(filename).parts for part in exclude):
+
+def domain_of(path: Path, seen: frozenset[Path] = frozenset()) -> str | None:
+    text = path.read_text(encoding="utf-8")
+    own = OWN.search(text)
+    if own:
+        return own.group(1)
+    for module in IMPORTED.findall(text):
+        if module == "watcher.i18n":
+            return "vigie"
+        target = _module_file(module)
+        if target and target not in seen:
+            return domain_of(target, seen | {path})
+    return None
+
+
+def sources() -> dict[str, list[Path]]:
+    by_domain: dict[str, list[Path]] = defaultdict(list)
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            if "locale" in path.parts:
                 continue
+            domain = domain_of(path)
+            if domain:
+                by_domain[domain].append(path)
+    return by_domain
+
+
+def catalog_path(domain: str) -> Path:
+    found = sorted(REPO.glob(f"*/**/locale/fr/LC_MESSAGES/{domain}.po"))
+    found = [p for p in found if ".venv" not in p.parts]
+    if found:
+        return found[0]
+    return REPO / "watcher" / "locale" / "fr" / "LC_MESSAGES" / f"{domain}.po"
+
+
+def extract(paths: list[Path]) -> set[str]:
+    ids: set[str] = set()
+    for path in paths:
+        for _line, message, _comments, _context in extract_from_file("python", str(path)):
             ids.add(message if isinstance(message, str) else message[0])
     return {i for i in ids if i}
 
 
-def po_path(locale_dir: Path, domain: str) -> Path:
-    return locale_dir / "fr" / "LC_MESSAGES" / f"{domain}.po"
+def _read(path: Path, domain: str) -> Catalog:
+    if not path.exists():
+        return Catalog(locale="fr", domain=domain, project="vigie")
+    with path.open("rb") as po_file:
+        return read_po(po_file, locale="fr", domain=domain)
 
 
-def missing(component: str) -> list[str]:
-    domain, locale_dir, sources = COMPONENTS[component]
-    path = po_path(locale_dir, domain)
-    catalog = Catalog(locale="fr")
-    if path.exists():
-        with path.open("rb") as po_file:
-            catalog = read_po(po_file, locale="fr")
-    return sorted(i for i in extract(sources) if not (catalog.get(i) and catalog.get(i).string))
+def missing() -> dict[str, list[str]]:
+    """Return, per domain, the messages used in the code without a French translation."""
+    result: dict[str, list[str]] = {}
+    for domain, paths in sorted(sources().items()):
+        catalog = _read(catalog_path(domain), domain)
+        absent = sorted(
+            i for i in extract(paths) if not (catalog.get(i) and catalog.get(i).string)
+        )
+        if absent:
+            result[domain] = absent
+    return result
 
 
-def sync(component: str) -> int:
-    domain, locale_dir, sources = COMPONENTS[component]
-    path = po_path(locale_dir, domain)
-    catalog = Catalog(locale="fr", domain=domain, project="vigie")
-    if path.exists():
-        with path.open("rb") as po_file:
-            catalog = read_po(po_file, locale="fr", domain=domain)
-    added = 0
-    for message_id in sorted(extract(sources)):
-        if catalog.get(message_id) is None:
-            catalog.add(message_id, "")
-            added += 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out:
-        write_po(out, catalog, width=100, omit_header=False, sort_output=True)
+def sync() -> dict[str, int]:
+    added: dict[str, int] = {}
+    for domain, paths in sorted(sources().items()):
+        path = catalog_path(domain)
+        catalog = _read(path, domain)
+        catalog.fuzzy = False
+        count = 0
+        for message_id in sorted(extract(paths)):
+            if catalog.get(message_id) is None:
+                catalog.add(message_id, "")
+                count += 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            write_po(out, catalog, width=100, sort_output=True)
+        added[domain] = count
     return added
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("component", choices=sorted(COMPONENTS))
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     if args.check:
-        absent = missing(args.component)
-        for message_id in absent:
-            print(f"untranslated: {message_id!r}")
+        absent = missing()
+        for domain, ids in absent.items():
+            for message_id in ids:
+                print(f"{domain}: untranslated: {message_id!r}")
         return 1 if absent else 0
-    print(f"{sync(args.component)} message(s) added to the catalog")
+    for domain, count in sync().items():
+        print(f"{domain}: {count} message(s) added")
     return 0
 
 

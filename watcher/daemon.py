@@ -18,9 +18,10 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher import pipeline
+from watcher import pipeline, retention, systemd
 from watcher.config import Config, load_config
 from watcher.errors import VigieError
 from watcher.i18n import _
@@ -92,6 +93,18 @@ class Daemon:
     def on_incident(self, runtime: Runtime, space_id: str, message: str) -> None:
         """A new token or health problem: tell the people concerned, once."""
 
+    def retention_job(self) -> None:
+        """Destroy or anonymize what has outlived its retention period (Law 25)."""
+        runtime = self.runtime
+        if runtime is None:
+            return
+        try:
+            stats = retention.purge(runtime.config, runtime.store, runtime.clock())
+        except Exception:  # noqa: BLE001 - the purge is retried tomorrow; the daemon goes on
+            log.exception(_("The daily purge failed"))
+            return
+        log.info("%s", _("Daily purge: {n} item(s) purged or anonymized.").format(n=stats.total))
+
     def actions_job(self) -> None:
         """Carry out requested actions of every space not busy with its own cycle."""
         runtime = self.runtime
@@ -138,6 +151,13 @@ class Daemon:
             next_run_time=now + dt.timedelta(seconds=60),
         )
         self.scheduler.add_job(
+            self.retention_job,
+            CronTrigger(hour=3, minute=30, timezone=config.vigie.timezone),
+            id="retention",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
             self.actions_job,
             IntervalTrigger(seconds=config.scheduler.action_interval),
             id="actions",
@@ -167,6 +187,7 @@ class Daemon:
         except VigieError as error:
             log.error("%s", _("Configuration not reloaded: {error}").format(error=error))
             return False
+        systemd.notify_reloading()
         old = self.runtime
         store = old.store if old and old.config.database_url == config.database_url else None
         self.config = config
@@ -176,7 +197,13 @@ class Daemon:
             for space in old.config.spaces:
                 old.forget_connector(space.id)
         log.info("%s", _("Configuration reloaded."))
+        systemd.notify_ready(self.status_line())
         return True
+
+    def status_line(self) -> str:
+        spaces = len(self.runtime.spaces()) if self.runtime else 0
+        return _("{spaces} space(s) watched, {cycles} cycle(s) done").format(
+            spaces=spaces, cycles=self.cycles)
 
     def request_stop(self, *_args: Any) -> None:
         self.stop_event.set()
@@ -195,12 +222,16 @@ class Daemon:
             self.runtime = None
 
     def run_forever(self, tick: float = 5.0) -> None:
-        """Run in the foreground until SIGTERM or SIGINT."""
+        """Run in the foreground until SIGTERM or SIGINT (systemd: Type=notify, watchdog)."""
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
+        watchdog = systemd.watchdog_interval()
+        if watchdog:
+            tick = min(tick, watchdog)
         self.start()
         log.info("%s", _("Vigie is running."))
+        systemd.notify_ready(self.status_line())
         try:
             while not self.stop_event.wait(tick):
                 if self.reload_event.is_set():
@@ -209,8 +240,11 @@ class Daemon:
                 self.on_tick()
         finally:
             log.info("%s", _("Stopping: finishing the cycles in flight."))
+            systemd.notify_stopping(_("finishing the cycles in flight"))
             self.stop()
             log.info("%s", _("Vigie stopped."))
 
     def on_tick(self) -> None:
-        """Called every few seconds from the main loop (watchdog)."""
+        """Called every few seconds from the main loop: the watchdog, the status line."""
+        systemd.watchdog_ping()
+        systemd.notify_status(self.status_line())
