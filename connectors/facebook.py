@@ -67,12 +67,14 @@ class FacebookOptions(ConnectorOptions):
 
 def parse_comment(item: Mapping[str, Any], *, page_id: str, post_id: str | None) -> RemoteComment:
     """Given one Graph comment object, return it as a RemoteComment. Raise BadPayload."""
-    if not isinstance(item, Mapping) or not item.get("id"):
+    if not isinstance(item, Mapping):
         raise BadPayload(_("The platform sent a comment without an id."))
     author = item.get("from") if isinstance(item.get("from"), Mapping) else {}
     parent = item.get("parent") if isinstance(item.get("parent"), Mapping) else {}
     author_id = str(author["id"]) if author.get("id") else None
-    comment_id = str(item["id"])
+    comment_id, permalink_parent = _ids_from(item)
+    if permalink_parent and not parent:
+        parent = {"id": permalink_parent}
     if post_id is None and "_" in comment_id:
         # a comment id is {post-id}_{comment-id}; the Page post id is {page-id}_{post-id}
         post_id = f"{page_id}_{comment_id.split('_')[0]}"
@@ -89,6 +91,31 @@ def parse_comment(item: Mapping[str, Any], *, page_id: str, post_id: str | None)
         by_owner=author_id == page_id,
         author_meta={"name_given": bool(author.get("name"))},
     )
+
+
+def _ids_from(item: Mapping[str, Any]) -> tuple[str, str | None]:
+    """Return (comment id, parent id or None); without ``id``, read them from the permalink
+    (``.../posts/{post}/?comment_id={c}&reply_comment_id={r}``), as Graph sometimes omits it."""
+    link = item.get("permalink_url")
+    parent_id = None
+    if isinstance(link, str):
+        parts = urlsplit(link)
+        query = dict(parse_qsl(parts.query))
+        post_number = next((s for s in reversed(parts.path.strip("/").split("/")) if s.isdigit()),
+                           None)
+        if post_number and query.get("reply_comment_id") and query.get("comment_id"):
+            parent_id = f"{post_number}_{query['comment_id']}"
+            derived = f"{post_number}_{query['reply_comment_id']}"
+        elif post_number and query.get("comment_id"):
+            derived = f"{post_number}_{query['comment_id']}"
+        else:
+            derived = None
+    else:
+        derived = None
+    comment_id = str(item["id"]) if item.get("id") else derived
+    if not comment_id:
+        raise BadPayload(_("The platform sent a comment without an id."))
+    return comment_id, parent_id
 
 
 def parse_post(item: Mapping[str, Any]) -> RemotePost:

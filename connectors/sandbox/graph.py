@@ -458,6 +458,8 @@ def render_fb_comment(st: SandboxState, c: SbComment, specs: list[FieldSpec] | N
             out["can_comment"] = True
         elif name == "can_like":
             out["can_like"] = True
+        elif name == "can_reply_privately":
+            out["can_reply_privately"] = not c.by_owner
         elif name == "is_private":
             out["is_private"] = False
         elif name == "permalink_url":

@@ -1,0 +1,156 @@
+"""The Instagram connector against the sandbox, over real HTTP, through the real facebook-sdk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+import requests
+
+from connectors import registry
+from connectors.errors import AuthError, RateLimited, Refused, Unreachable
+from connectors.instagram import InstagramConnector, InstagramOptions
+from connectors.sandbox.server import SandboxServer
+
+ACCOUNT = "17841400008460056"
+
+
+def connector(sandbox: SandboxServer, **options: object) -> InstagramConnector:
+    return InstagramConnector(
+        platform_id=ACCOUNT,
+        secrets={"access_token": "ig-token"},
+        options=InstagramOptions.model_validate(options),
+        api_base_url=sandbox.url,
+        timeout=2,
+    )
+
+
+def add(sandbox: SandboxServer, text: str, **fields: object) -> str:
+    response = requests.post(f"{sandbox.url}/_sandbox/comments", json={
+        "platform": "instagram", "space": ACCOUNT, "text": text, **fields}, timeout=5)
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def ago(minutes: float) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)).isoformat()
+
+
+def calls_since(sandbox: SandboxServer, seq: int) -> list[dict]:
+    return requests.get(f"{sandbox.url}/_sandbox/calls",
+                        params={"platform": "instagram", "since": seq}, timeout=5).json()["data"]
+
+
+def last_seq(sandbox: SandboxServer) -> int:
+    calls = requests.get(f"{sandbox.url}/_sandbox/calls", timeout=5).json()["data"]
+    return calls[-1]["seq"] if calls else 0
+
+
+@pytest.fixture
+def account(sandbox: SandboxServer) -> SandboxServer:
+    requests.post(f"{sandbox.url}/_sandbox/spaces", json={
+        "platform": "instagram", "id": ACCOUNT, "name": "École secondaire",
+        "username": "ecole_secondaire"}, timeout=5)
+    return sandbox
+
+
+def test_registered_with_what_the_interface_requires() -> None:
+    assert registry.get("instagram") is InstagramConnector
+    assert InstagramConnector.required_secrets == ("access_token",)
+    with pytest.raises(ValueError):
+        InstagramOptions.model_validate({"max_pages": 0})
+
+
+def test_fetches_comments_and_replies_newest_first_until_the_last_seen(
+    account: SandboxServer,
+) -> None:
+    ids = [add(account, f"commentaire {n}", author_name=f"eleve{n}", created_time=ago(200 - n))
+           for n in range(120)]
+    reply = add(account, "réponse", author_name="parent1", parent=ids[100])
+    own = add(account, "Merci à tous!", by_owner=True)
+    ig = connector(account)
+    first = ig.fetch({})
+    got = {c.platform_id: c for c in first.comments}
+    assert set(got) == {*ids, reply, own}
+    assert got[reply].parent_id == ids[100]
+    assert got[own].by_owner and got[ids[0]].author_name == "eleve0"
+    assert got[ids[5]].author_meta == {"username": "eleve5"}
+    assert [c.created_time for c in first.comments] == sorted(c.created_time
+                                                               for c in first.comments)
+
+    before = last_seq(account)
+    again = ig.fetch(first.cursor)
+    assert again.comments == [] and len(calls_since(account, before)) == 1  # media list only
+
+    newest = add(account, "nouveau", author_name="eleve200")
+    before = last_seq(account)
+    third = ig.fetch(again.cursor)
+    assert [c.platform_id for c in third.comments] == [newest]
+    assert len(calls_since(account, before)) == 2  # media list + one batch, first page only
+
+
+def test_a_new_reply_under_an_old_comment_is_found(account: SandboxServer) -> None:
+    ids = [add(account, f"c{n}", created_time=ago(300 - n)) for n in range(130)]
+    ig = connector(account)
+    cursor = ig.fetch({}).cursor
+    late = add(account, "réponse tardive", parent=ids[2])
+    result = ig.fetch(cursor)
+    assert [c.platform_id for c in result.comments] == [late]
+    assert result.comments[0].parent_id == ids[2]
+
+
+@pytest.mark.parametrize("media", [1, 10, 100])
+def test_calls_per_poll(account: SandboxServer, media: int) -> None:
+    made = [requests.post(f"{account.url}/_sandbox/posts", json={
+        "platform": "instagram", "space": ACCOUNT, "text": f"photo {n}",
+        "created_time": ago(500 - n)}, timeout=5).json()["id"] for n in range(media)]
+    ig = connector(account, max_media=100)
+    cursor = ig.fetch({}).cursor
+    for media_id in made:
+        add(account, "bravo", post=media_id)
+    before = last_seq(account)
+    result = ig.fetch(cursor)
+    assert len(result.comments) == media
+    assert len(calls_since(account, before)) == 1 + math.ceil(media / 50) == result.calls
+
+
+def test_hide_unhide_delete_state(account: SandboxServer) -> None:
+    ig = connector(account)
+    target = add(account, "à masquer")
+    ig.hide(target)
+    assert account.state.comments[target].hidden and ig.state(target) == "hidden"
+    ig.unhide(target)
+    assert ig.state(target) == "visible"
+    ig.delete(target)
+    assert ig.state(target) == "deleted" and account.state.comments[target].deleted
+
+
+def test_own_comment_cannot_be_hidden(account: SandboxServer) -> None:
+    own = add(account, "Merci", by_owner=True)
+    with pytest.raises(Refused):
+        connector(account).hide(own)
+
+
+@pytest.mark.parametrize(("spec", "error"), [
+    ({"kind": "error", "code": 80002}, RateLimited),
+    ({"kind": "error", "code": 4}, RateLimited),
+    ({"kind": "error", "code": 190}, AuthError),
+    ({"kind": "http500"}, Unreachable),
+    ({"kind": "timeout", "delay": 3}, Unreachable),
+])
+def test_faults_map_onto_errors(account: SandboxServer, spec: dict, error: type) -> None:
+    add(account, "x")
+    requests.post(f"{account.url}/_sandbox/faults",
+                  json={"platform": "instagram", "space": ACCOUNT, **spec}, timeout=5)
+    with pytest.raises(error):
+        connector(account).fetch({})
+
+
+def test_check(account: SandboxServer) -> None:
+    assert connector(account).check().ok
+    requests.post(f"{account.url}/_sandbox/graph/tokens", json={
+        "token": "ig-token", "platform": "instagram", "space": ACCOUNT,
+        "scopes": ["instagram_basic"]}, timeout=5)
+    result = connector(account).check()
+    assert not result.ok and result.missing_permissions == ("instagram_manage_comments",)
