@@ -101,16 +101,24 @@ class YouTubeOptions(ConnectorOptions):
     # Units of the project's daily quota this channel may spend (several channels sharing one
     # Google Cloud project must share its 10,000 units).
     daily_budget: int = Field(default=DEFAULT_DAILY_QUOTA, ge=100, le=10_000_000)
-    # Units of the budget that reads may not touch, kept for hiding and restoring (50 each).
-    moderation_reserve: int = Field(default=1_000, ge=0)
+    # Units of the budget that reads may not touch, kept for hiding and restoring (50 each);
+    # by default a tenth of the budget (1,000 units: 20 hides or restores).
+    moderation_reserve: int | None = Field(default=None, ge=0)
     page_size: int = Field(default=100, ge=1, le=100)
     max_pages: int = Field(default=5, ge=1, le=100)  # thread pages per poll
 
     @model_validator(mode="after")
     def _reserve_within_budget(self) -> YouTubeOptions:
-        if self.moderation_reserve >= self.daily_budget:
+        if self.moderation_reserve is not None and self.moderation_reserve >= self.daily_budget:
             raise ValueError("moderation_reserve must be smaller than daily_budget")
         return self
+
+    @property
+    def reserve(self) -> int:
+        """The units kept for moderation."""
+        if self.moderation_reserve is not None:
+            return self.moderation_reserve
+        return self.daily_budget // 10
 
 
 class QuotaLedger:
@@ -167,7 +175,7 @@ class YouTubeConnector(Connector):
         """Count ``units`` of today's quota, or raise RateLimited if the budget would be passed."""
         now = self.now()
         budget = self.options.daily_budget
-        ceiling = budget if purpose == "moderate" else budget - self.options.moderation_reserve
+        ceiling = budget if purpose == "moderate" else budget - self.options.reserve
         with self.quota.lock:
             self.quota.roll(now)
             if self.quota.used + units > ceiling:
@@ -495,7 +503,7 @@ class YouTubeConnector(Connector):
             ratio=min(1.0, used / budget),
             reset_at=next_quota_reset(now),
             detail={"quota_used": used, "daily_budget": budget,
-                    "moderation_reserve": self.options.moderation_reserve},
+                    "moderation_reserve": self.options.reserve},
         )
 
     def close(self) -> None:
