@@ -32,6 +32,11 @@ COMPONENTS: dict[str, tuple[str, Path, list[Path]]] = {
         [REPO / "connectors" / f"{name}.py" for name in ("graph", "facebook", "instagram",
                                                          "webhook")],
     ),
+    "connectors_xyt": (
+        "vigie_xyt",
+        REPO / "connectors" / "locale",
+        [REPO / "connectors" / "x.py", REPO / "connectors" / "youtube.py"],
+    ),
 }
 
 

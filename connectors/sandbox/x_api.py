@@ -401,8 +401,8 @@ def search_recent() -> Any:
     oldest = st.now() - dt.timedelta(days=RECENT_DAYS)
     since_id = request.args.get("since_id")
     if since_id and (not since_id.isdigit() or _id_time(since_id) < oldest):
-        return _invalid("since_id", "Invalid 'since_id':'%s'. 'since_id' must be a tweet id "
-                                    "created after %s" % (since_id, _iso(oldest)))
+        return _invalid("since_id", f"Invalid 'since_id':'{since_id}'. 'since_id' must be a "
+                                    f"tweet id created after {_iso(oldest)}")
     with st.locked():
         items: list[SbComment | SbPost] = [
             c for c in st.comments.values()
