@@ -100,6 +100,9 @@ class Connector(ABC):
     display_name: ClassVar[str]
     required_secrets: ClassVar[tuple[str, ...]]
     optional_secrets: ClassVar[tuple[str, ...]] = ()
+    # Alternative complete sets of secrets, when a platform accepts several kinds of credential
+    # (X: OAuth 1.0a keys or an OAuth 2.0 user token). Empty: ``required_secrets`` is the one set.
+    secret_sets: ClassVar[tuple[tuple[str, ...], ...]] = ()
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
     default_api_base_url: ClassVar[str]
     can_delete: ClassVar[bool] = True

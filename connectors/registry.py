@@ -65,19 +65,40 @@ def validate_space(space: SpaceConfig) -> list[str]:
             key = ".".join(str(p) for p in item["loc"])
             reason = _("unknown key") if item["type"] == "extra_forbidden" else item["msg"]
             errors.append(f"options.{key}: {reason}")
-    for name in cls.required_secrets:
-        if name not in space.secrets:
-            errors.append(
-                f"secrets.{name}: "
-                + _("required by {platform} (env:NAME or credential:NAME)").format(
-                    platform=cls.display_name
-                )
-            )
+    errors.extend(_missing_secrets(cls, set(space.secrets)))
     for name in sorted(set(space.secrets) - set(cls.required_secrets) - set(cls.optional_secrets)):
         errors.append(f"secrets.{name}: {_('unknown secret for this platform')}")
     if space.delete_categories and not cls.can_delete:
         errors.append(f"delete_categories: {_('this platform does not allow deleting comments')}")
     return errors
+
+
+def _missing_secrets(cls: type[Connector], given: set[str]) -> list[str]:
+    """Given a connector and the secret names a space gives, return what is missing."""
+    from watcher.i18n import _
+
+    sets = cls.secret_sets or (cls.required_secrets,)
+    if any(set(names) <= given for names in sets):
+        return []
+    # The set the space began to give (most names given) says what is missing; if it gave none,
+    # name every accepted set.
+    started = max(sets, key=lambda names: len(given & set(names)))
+    if len(sets) == 1 or given & set(started):
+        return [
+            f"secrets.{name}: "
+            + _("required by {platform} (env:NAME or credential:NAME)").format(
+                platform=cls.display_name
+            )
+            for name in started
+            if name not in given
+        ]
+    choices = _(" or ").join(" + ".join(names) for names in sets)
+    return [
+        "secrets: "
+        + _("{platform} needs one of these sets of secrets: {choices}").format(
+            platform=cls.display_name, choices=choices
+        )
+    ]
 
 
 def build(space: SpaceConfig, secrets: Mapping[str, str]) -> Connector:

@@ -23,7 +23,11 @@ from connectors.sandbox.state import PLATFORMS, Fault, SandboxState
 log = logging.getLogger(__name__)
 
 # One module per platform API. Each exposes ``blueprint`` (a flask.Blueprint).
-PLATFORM_MODULES: tuple[str, ...] = ("connectors.sandbox.graph",)
+PLATFORM_MODULES: tuple[str, ...] = (
+    "connectors.sandbox.graph",
+    "connectors.sandbox.x_api",
+    "connectors.sandbox.youtube_api",
+)
 
 SENSITIVE_PARAMS = {"access_token", "key", "appsecret_proof", "client_secret"}
 

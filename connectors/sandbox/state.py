@@ -164,7 +164,7 @@ class SandboxState:
         with self.lock:
             self.ensure_space(platform, space_id)
             when = created_time or self.now()
-            pid = post_id or ids.post_id(platform, space_id, self.next_number())
+            pid = post_id or ids.post_id(platform, space_id, self.next_number(), when)
             post = SbPost(platform, pid, space_id, text, when, when)
             self.posts[pid] = post
             return post
@@ -203,7 +203,7 @@ class SandboxState:
             number = self.next_number()
             comment = SbComment(
                 platform=platform,
-                id=ids.comment_id(platform, post_id, number),
+                id=ids.comment_id(platform, post_id, number, when),
                 space=space_id,
                 post=post_id,
                 text=text,
