@@ -35,8 +35,11 @@ secrets = {secrets}
 DEFAULT_SECRETS = {
     "facebook": '{ page_token = "env:VIGIE_TEST_TOKEN" }',
     "instagram": '{ access_token = "env:VIGIE_TEST_TOKEN" }',
-    "youtube": '{ access_token = "env:VIGIE_TEST_TOKEN" }',
-    "x": '{ user_token = "env:VIGIE_TEST_TOKEN" }',
+    "youtube": '{ access_token = "env:VIGIE_TEST_YT_TOKEN" }',
+    "x": (
+        '{ consumer_key = "env:VIGIE_TEST_X_KEY", consumer_secret = "env:VIGIE_TEST_X_SECRET", '
+        'access_token = "env:VIGIE_TEST_X_TOKEN", access_token_secret = "env:VIGIE_TEST_X_TS" }'
+    ),
 }
 
 
@@ -86,8 +89,20 @@ def make_config(
     return parse_config(text)
 
 
+def test_environ(config: Config) -> dict[str, str]:
+    """The environment holding every test space's secrets (X tokens begin with the user id)."""
+    env = {"VIGIE_TEST_TOKEN": TOKEN, "VIGIE_TEST_X_KEY": "consumer-key",
+           "VIGIE_TEST_X_SECRET": "consumer-secret", "VIGIE_TEST_X_TS": "token-secret"}
+    for space in config.spaces:
+        if space.platform == "x":
+            env["VIGIE_TEST_X_TOKEN"] = f"{space.platform_id}-sandboxtoken"
+        if space.platform == "youtube":  # the sandbox's default token of a channel
+            env["VIGIE_TEST_YT_TOKEN"] = f"ya29.{space.platform_id}"
+    return env
+
+
 def make_runtime(config: Config, environ: dict[str, str] | None = None) -> Runtime:
-    env = {"VIGIE_TEST_TOKEN": TOKEN}
+    env = test_environ(config)
     env.update(environ or {})
     store = open_store(config.database_url)
     return Runtime.open(config, store=store, environ=env)
