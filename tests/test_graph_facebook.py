@@ -292,3 +292,17 @@ def test_app_secret_proof_is_sent(page: SandboxServer) -> None:
     fb.fetch({})
     # the sandbox hides proofs from its call log; the SDK sent it in the query
     assert fb.client.proof and len(fb.client.proof) == 64
+
+
+def test_missing_permissions_show_as_the_platform_shows_them(page: SandboxServer) -> None:
+    requests.post(f"{page.url}/_sandbox/graph/tokens", json={
+        "token": "read-only", "platform": "facebook", "space": PAGE,
+        "scopes": ["pages_read_engagement"]}, timeout=5)
+    target = add(page, "Commentaire", author_name="Julie Tremblay")
+    fb = connector(page, token="read-only")
+    (comment,) = fb.fetch({}).comments
+    assert comment.author_id is None and comment.author_name is None  # no user content
+    with pytest.raises(AuthError) as caught:
+        fb.hide(target)
+    assert caught.value.code == 200
+    assert not page.state.comments[target].hidden

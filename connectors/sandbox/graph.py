@@ -273,6 +273,7 @@ class Call:
     params: dict[str, str]
     base_url: str  # for paging.next
     version: str
+    scopes: frozenset[str] | None = None  # of a registered token; None: every scope
 
 
 @dataclass
@@ -439,6 +440,8 @@ def render_fb_comment(st: SandboxState, c: SbComment, specs: list[FieldSpec] | N
             if c.by_owner:
                 owner_id, owner_name = _owner_name(st, c)
                 data = {"name": owner_name, "id": owner_id}
+            elif ctx.scopes is not None and "pages_read_user_content" not in ctx.scopes:
+                continue  # Graph leaves the author out without pages_read_user_content
             else:
                 data = {"name": c.author_name, "id": c.author_id}
             out["from"] = _pick(data, spec.children)
@@ -791,6 +794,9 @@ def handle(st: SandboxState, call: Call, now: dt.datetime) -> tuple[int, Any, Ta
     with st.locked():
         target = resolve(st, segments[0], token)
         _check_token(st, target, token, now)
+        info = _tokens(st).get(token or "")
+        if info is not None and info.get("scopes") is not None:
+            call.scopes = frozenset(info["scopes"])
         over, error = count_call(st, target, now)
         if error is not None:
             raise error
@@ -857,6 +863,11 @@ def _node(st: SandboxState, target: Target, method: str, params: dict[str, str],
     if method == "GET":
         render_c = render_fb_comment if comment.platform == "facebook" else render_ig_comment
         return render_c(st, comment, specs, call)
+    manage = "pages_manage_engagement" if comment.platform == "facebook" else (
+        "instagram_manage_comments")
+    if call.scopes is not None and manage not in call.scopes:
+        raise GraphError(200, f"(#200) Requires {manage} permission to manage the object",
+                         status=403)
     if method == "DELETE":
         comment.deleted = True
         return {"success": True}
