@@ -178,7 +178,10 @@ class InstagramConnector(Connector):
         changed = [mid for mid in media if new_counts[mid] != counts.get(mid, 0)]
 
         found: dict[str, RemoteComment] = {}
-        expected = {mid: max(0, new_counts[mid] - counts.get(mid, 0)) for mid in changed}
+        # How many new comments and replies to look for under each media. On the first poll
+        # (no counts yet) none are owed: stop at the lookback, like any later poll.
+        expected = {mid: max(0, new_counts[mid] - counts.get(mid, 0)) if counts else 0
+                    for mid in changed}
         fresh_count: dict[str, int] = dict.fromkeys(changed, 0)
         # (media id, relative url, page number, replies-of comment id or None)
         pending: list[tuple[str, str, int, str | None]] = [
