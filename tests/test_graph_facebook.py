@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import time
 
@@ -306,3 +307,15 @@ def test_missing_permissions_show_as_the_platform_shows_them(page: SandboxServer
         fb.hide(target)
     assert caught.value.code == 200
     assert not page.state.comments[target].hidden
+
+
+def test_a_batch_of_more_than_50_is_refused_and_counted(page: SandboxServer) -> None:
+    fb = connector(page)
+    target = add(page, "x")
+    with pytest.raises(ValueError):
+        fb.client.batch([{"method": "GET", "relative_url": target}] * 51)
+    answer = requests.post(f"{page.url}/v25.0/", data={
+        "access_token": "t",
+        "batch": json.dumps([{"method": "GET", "relative_url": target}] * 51)}, timeout=5)
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == 1
+    assert graph_calls(page)[-1]["over_limit"] is True

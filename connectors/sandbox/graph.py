@@ -1019,7 +1019,8 @@ def graph_batch(version: str = "v21.0") -> Response:
     first = next((t for t in targets if t is not None and t.space), None)
     platform = first.platform if first else "facebook"
     note_call(platform, first.space if first else None)
-    if len(batch) > MAX_BATCH:
+    if len(batch) > MAX_BATCH:  # a documented limit: the call is counted as past it
+        note_call(platform, first.space if first else None, over_limit=True)
         error = GraphError(1, f"(#1) Too many requests in batch message. Maximum batch size is "
                            f"{MAX_BATCH}")
         return _respond(error.status, error.body(), {})
