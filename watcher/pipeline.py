@@ -528,7 +528,8 @@ def _record_failure(runtime: Runtime, space_id: str, reason: str, kind: str,
         space.consecutive_failures += 1
         space.last_error = reason[:2000]
         space.last_error_at = now
-        if space.health == "ok" and space.consecutive_failures >= 3:
+        # Three failures in a row, or a platform that makes us wait (quota, rate limit).
+        if space.health == "ok" and (space.consecutive_failures >= 3 or kind == "rate_limited"):
             space.health = "degraded"
             space.health_reason = reason[:2000]
         interval = dt.timedelta(seconds=runtime.config.poll_interval(runtime.config.space(space_id)))

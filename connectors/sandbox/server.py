@@ -29,7 +29,7 @@ PLATFORM_MODULES: tuple[str, ...] = (
     "connectors.sandbox.youtube_api",
 )
 
-SENSITIVE_PARAMS = {"access_token", "key", "appsecret_proof", "client_secret"}
+SENSITIVE_PARAMS = {"access_token", "key", "appsecret_proof", "client_secret", "input_token"}
 
 control = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
 
