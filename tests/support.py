@@ -33,12 +33,12 @@ secrets = {secrets}
 """
 
 DEFAULT_SECRETS = {
-    "facebook": '{ page_token = "env:VIGIE_TEST_TOKEN" }',
-    "instagram": '{ access_token = "env:VIGIE_TEST_TOKEN" }',
-    "youtube": '{ access_token = "env:VIGIE_TEST_YT_TOKEN" }',
+    "facebook": '{{ page_token = "env:VIGIE_TEST_TOKEN" }}',
+    "instagram": '{{ access_token = "env:VIGIE_TEST_TOKEN" }}',
+    "youtube": '{{ access_token = "env:VIGIE_TEST_YT_{account}" }}',
     "x": (
-        '{ consumer_key = "env:VIGIE_TEST_X_KEY", consumer_secret = "env:VIGIE_TEST_X_SECRET", '
-        'access_token = "env:VIGIE_TEST_X_TOKEN", access_token_secret = "env:VIGIE_TEST_X_TS" }'
+        '{{ consumer_key = "env:VIGIE_TEST_X_KEY", consumer_secret = "env:VIGIE_TEST_X_SECRET", '
+        'access_token = "env:VIGIE_TEST_X_{account}", access_token_secret = "env:VIGIE_TEST_X_TS" }}'
     ),
 }
 
@@ -56,17 +56,18 @@ def space_toml(
     secrets: str | None = None,
     extra: str = "",
 ) -> str:
+    platform_id = platform_id or f"1000{abs(hash(space_id)) % 10**8}"
     return SPACE_TEMPLATE.format(
         id=space_id,
         platform=platform,
-        platform_id=platform_id or f"1000{abs(hash(space_id)) % 10**8}",
+        platform_id=platform_id,
         name=f"Espace {space_id}",
         owner=owner,
         contact=contact,
         mode=mode,
         interval=interval,
         url=url,
-        secrets=secrets or DEFAULT_SECRETS[platform],
+        secrets=secrets or DEFAULT_SECRETS[platform].format(account=platform_id),
         extra=extra,
     )
 
@@ -95,9 +96,9 @@ def test_environ(config: Config) -> dict[str, str]:
            "VIGIE_TEST_X_SECRET": "consumer-secret", "VIGIE_TEST_X_TS": "token-secret"}
     for space in config.spaces:
         if space.platform == "x":
-            env["VIGIE_TEST_X_TOKEN"] = f"{space.platform_id}-sandboxtoken"
+            env[f"VIGIE_TEST_X_{space.platform_id}"] = f"{space.platform_id}-sandboxtoken"
         if space.platform == "youtube":  # the sandbox's default token of a channel
-            env["VIGIE_TEST_YT_TOKEN"] = f"ya29.{space.platform_id}"
+            env[f"VIGIE_TEST_YT_{space.platform_id}"] = f"ya29.{space.platform_id}"
     return env
 
 
