@@ -6,7 +6,7 @@ the thresholds and the loaded policy all come in through ``context``.
 
 Per category the rules give a score (noisy-or of the matched rules' weights, each weight set by
 the context of the match: who is targeted, negation, quotation or counter-speech, joy), the model
-gives a calibrated probability, and the two combine as ``1 - (1 - rules) * (1 - 0.75 * model)``:
+gives a calibrated probability, and the two combine as ``1 - (1 - rules) * (1 - 0.6 * model)``:
 the model alone can ask for a review, never hide. The two repetitive categories come from the
 history and the author's anonymity signals (see :mod:`watcher.policy.stateful`).
 """
@@ -20,6 +20,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from watcher.policy.types import (
 )
 
 RULES_VERSION = "rules-1"
-MODEL_WEIGHT = 0.75  # the model alone stays below every hide threshold
+MODEL_WEIGHT = 0.6  # the model alone stays well below every hide threshold
 SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or negation
 NEGATED = 0.15
 QUOTED = 0.12
@@ -52,6 +53,7 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
 
 
+@lru_cache(maxsize=131072)
 def _variants(key: str) -> tuple[str, ...]:
     """Inflected forms a lexicon key also matches: plural s/x, feminine e, es."""
     if len(key) <= 3:
@@ -90,15 +92,20 @@ class PhraseIndex:
                 for rest, payload in entries:
                     if not rest:
                         found.append((i, i + 1, payload))
-                    elif tuple(keys[i + 1:i + 1 + len(rest)]) == rest:
-                        found.append((i, i + 1 + len(rest), payload))
                         continue
-                    # a phrase's last word may be inflected too
-                    elif self.inflect and len(keys) >= i + 1 + len(rest) and \
-                            tuple(keys[i + 1:i + len(rest)]) == rest[:-1] and \
-                            rest[-1] in _variants(keys[i + len(rest)]):
-                        found.append((i, i + 1 + len(rest), payload))
+                    n = len(rest)
+                    following = tuple(keys[i + 1:i + 1 + n])
+                    if following == rest or (self.inflect and len(following) == n
+                                             and following[:-1] == rest[:-1]
+                                             and rest[-1] in _variants(following[-1])):
+                        found.append((i, i + 1 + n, payload))
         return found
+
+    def find_any(self, keys: Sequence[str], key_set: set[str]) -> list[tuple[int, int, Any]]:
+        """Like find, but returns at once when no word of the index is among ``key_set``."""
+        if self.first.keys().isdisjoint(key_set):
+            return []
+        return self.find(keys)
 
     def find_censored(self, key: str) -> list[Any]:
         """Given a token with * or # standing for letters (f***, c*nnard), return its payloads."""
@@ -120,7 +127,7 @@ class Policy:
     repetition_window_hours: int = 72
     lexicon: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     patterns: tuple[Rule, ...] = ()
-    cues: Mapping[str, PhraseIndex] = field(default_factory=dict, repr=False)
+    cues: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     allow_terms: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     sources: tuple[str, ...] = ()
 
@@ -166,7 +173,7 @@ def load_policy(extra_dirs: Sequence[Path] = (), model_path: Path | None = None,
     lexicon = PhraseIndex(((term, rule) for rule in ruleset.rules if rule.kind == "lexicon"
                            for term in rule.terms), inflect=True)
     context_lists = _read_context(dirs)
-    cues = {name: PhraseIndex((w, name) for w in words) for name, words in context_lists.items()}
+    cues = PhraseIndex((w, name) for name, words in context_lists.items() for w in words)
     digest = hashlib.sha256()
     for source in ruleset.sources + [str(Path(d) / "context.toml") for d in dirs]:
         path = Path(source)
@@ -213,9 +220,9 @@ class _Scan:
         self.key_set = set(self.keys) | {t.key for t in self.joined}
         self.starts = [t.start for t in self.seq]
         self.cues: dict[str, list[tuple[int, int]]] = {}
-        for name, index in policy.cues.items():
-            self.cues[name] = [(a, b) for a, b, _ in index.find(self.keys)]
-        self.quotes = [m.start() for m in re.finditer(r'"', norm.text)]
+        for a, b, name in policy.cues.find(self.keys):
+            self.cues.setdefault(name, []).append((a, b))
+        self.quotes = [m.start() for m in re.finditer(r'"', norm.text)] if '"' in norm.text else []
 
     def token_at(self, position: int) -> int:
         return max(0, bisect.bisect_right(self.starts, position) - 1)
@@ -264,8 +271,14 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                 if (rule.id, index) not in seen:
                     seen.add((rule.id, index))
                     hits.append(Hit(rule, token.start, token.end, index, index + 1, censored=True))
+    digits = sum(map(str.isdigit, raw)) if raw else 0
+    lowered = raw.lower()
     for rule in policy.patterns:
         if rule.triggers and rule.triggers.isdisjoint(scan.key_set):
+            continue
+        if digits < rule.min_digits:
+            continue
+        if rule.needs and not any(n in lowered for n in rule.needs):
             continue
         text = raw if rule.on == "raw" else scan.norm.text
         for pattern in rule.patterns:
@@ -439,9 +452,9 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
                   scores["commercial_pourriel"], scores["atteinte_droits"])
     when = comment.created_time or context.now
     repeated = stateful.repetition(raw, comment.author_id, context.history, when,
-                                   policy.repetition_window_hours)
-    repetition = repeated.score
-    if repetition:
+                                   policy.repetition_window_hours) if context.history else None
+    repetition = repeated.score if repeated else 0.0
+    if repeated and repetition:
         scores["disgracieux_repetitif"] = min(1.0, 0.65 * repetition + 0.45 * content)
         anonymous, signals = stateful.anonymity(comment.author_meta, comment.author_name)
         if anonymous:
@@ -471,12 +484,12 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
                 f"The statistical model likens this comment to “{label_en}” (probability {pct}%)"))
 
     scores = {c: round(min(1.0, max(0.0, s)), 4) for c, s in scores.items()}
-    thresholds = context.thresholds
-    hidden = [c for c in CATEGORY_IDS if scores[c] >= thresholds.hide(c)]
-    flagged = [c for c in CATEGORY_IDS if scores[c] >= thresholds.review(c)]
+    limits = context.thresholds.by_category
+    hidden = [c for c in CATEGORY_IDS if scores[c] >= limits[c][0]]
+    flagged = [c for c in CATEGORY_IDS if scores[c] >= limits[c][1]]
     action = "hide" if hidden else ("review" if flagged else "allow")
     critical = any(h.rule.severity == "critical" and not h.suppressed
-                   and scores[h.rule.category] >= thresholds.review(h.rule.category) for h in hits)
+                   and scores[h.rule.category] >= limits[h.rule.category][1] for h in hits)
     flagged_set = set(flagged)
     return Verdict(
         action=action,

@@ -15,7 +15,8 @@ import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -31,21 +32,28 @@ MODEL_CATEGORIES = (
 SEED = 20260401
 
 
+@lru_cache(maxsize=131072)
+def word_grams(word: str) -> tuple[str, ...]:
+    """Given a squeezed word, return its character 3- to 5-grams (padded with spaces)."""
+    padded = f" {word} "
+    size = len(padded)
+    return tuple(padded[i:i + n] for n in (3, 4, 5) if size >= n for i in range(size - n + 1))
+
+
+def _words(text: str) -> list[str]:
+    return [squeeze(w) for w in TOKEN.findall(normalize(text).text)]
+
+
 def features(text: str) -> list[str]:
     """Given a comment's text, return its n-gram features (the model's analyzer).
 
     Character 3- to 5-grams inside each word (padded with spaces) of the normalized text, and
     word unigrams and bigrams of squeezed words.
     """
-    words = [squeeze(w) for w in TOKEN.findall(normalize(text).text)]
+    words = _words(text)
     grams: list[str] = []
     for word in words:
-        padded = f" {word} "
-        size = len(padded)
-        for n in (3, 4, 5):
-            if size < n:
-                break
-            grams.extend(padded[i:i + n] for i in range(size - n + 1))
+        grams.extend(word_grams(word))
     grams.extend("w:" + w for w in words)
     grams.extend(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
     return grams
@@ -63,20 +71,42 @@ class Model:
     intercept: np.ndarray  # (n_categories,)
     calib_a: np.ndarray  # (n_categories,)
     calib_b: np.ndarray
+    _cache: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+    table: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "table", np.column_stack([self.idf, self.weights]))
+
+    def _word_ids(self, word: str) -> tuple[int, ...]:
+        ids = self._cache.get(word)
+        if ids is None:
+            index = self.index
+            ids = tuple(index[g] for g in (*word_grams(word), "w:" + word) if g in index)
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[word] = ids
+        return ids
 
     def predict(self, text: str) -> dict[str, float]:
         """Given a comment's text, return the calibrated probability of each modelled category."""
-        counts = Counter(features(text))
+        words = _words(text)
+        ids_list: list[int] = []
+        for word in words:
+            ids_list.extend(self._word_ids(word))
         index = self.index
-        found = [(index[g], c) for g, c in counts.items() if g in index]
-        if found:
-            ids = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
-            tf = np.fromiter((c for _, c in found), dtype=np.float64, count=len(found))
-            values = (np.log(tf) + 1.0) * self.idf[ids]
-            values /= math.sqrt(float(values @ values))
-            decision = values @ self.weights[ids] + self.intercept
+        for a, b in zip(words, words[1:], strict=False):
+            i = index.get(f"b:{a} {b}")
+            if i is not None:
+                ids_list.append(i)
+        if ids_list:
+            counts = Counter(ids_list)
+            ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            rows = self.table[ids]  # idf, then one coefficient per category
+            values = (np.log(tf) + 1.0) * rows[:, 0]
+            decision = (values @ rows[:, 1:]) / math.sqrt(float(values @ values)) + self.intercept
         else:
-            decision = self.intercept.copy()
+            decision = self.intercept
         probabilities = 1.0 / (1.0 + np.exp(self.calib_a * decision + self.calib_b))
         return dict(zip(self.categories, probabilities.tolist(), strict=True))
 

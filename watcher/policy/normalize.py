@@ -201,6 +201,7 @@ def normalize(text: str) -> Normalized:
     return Normalized(mapped, offsets, text)
 
 
+@lru_cache(maxsize=131072)
 def squeeze(word: str) -> str:
     """Given a word, return it with every run of a repeated letter reduced to one."""
     return _DOUBLE.sub(r"\1", word)

@@ -45,6 +45,7 @@ RULE_KEYS = {
     "id", "category", "language", "severity", "kind", "weight", "weight_untargeted", "terms",
     "patterns", "on", "triggers", "target", "negatable", "quotable", "message_fr", "message_en",
     "message_untargeted_fr", "message_untargeted_en", "positive", "negative", "check",
+    "min_digits", "needs",
 }
 ALLOW_KEYS = {"terms", "phones", "emails", "domains", "note"}
 
@@ -73,8 +74,10 @@ class Rule:
     message_untargeted_en: str
     positive: tuple[str, ...]
     negative: tuple[str, ...]
-    check: str  # special post-check: "" | "phone" | "email" | "nas"
+    check: str  # special post-check: "" | "phone" | "email" | "nas" | "url"
     source: str
+    min_digits: int = 0  # skip the rule when the text has fewer digits (speed)
+    needs: tuple[str, ...] = ()  # skip unless one of these is in the lower-cased text (speed)
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,8 @@ def _rule(data: dict[str, Any], path: Path, defines: dict[str, str] | None = Non
         negative=_strings(data.get("negative"), path, where),
         check=check,
         source=str(path),
+        min_digits=int(data.get("min_digits", 0)),
+        needs=_strings(data.get("needs"), path, where),
     )
 
 

@@ -1,0 +1,161 @@
+"""Evaluation on labelled sets read in place: ``../shared/datasets`` and held-out files.
+
+Each reader yields ``(text, litigious)`` pairs. Metrics, per set: recall of litigious content
+(flagged = hide or review; and hidden), false-hide and false-flag rates on acceptable content,
+balanced accuracy (flagged taken as the prediction), and throughput of the whole classifier.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from watcher.policy.engine import Context, Policy, classify
+from watcher.policy.types import CommentInput, Thresholds
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+HELDOUT_GLOB = "heldout_*.jsonl"
+DEFAULT_HELDOUT_DIR = REPO_ROOT / "tests" / "data"
+_TAG = re.compile(r"<[^>]+>")
+_ANCHOR = re.compile(r"<a\s[^>]*>(.*?)</a>", re.I | re.S)
+
+Pairs = Iterator[tuple[str, bool]]
+
+
+def _clean_html(text: str) -> str:
+    text = _ANCHOR.sub(r" \1 ", text)
+    return html.unescape(_TAG.sub(" ", text)).replace("\ufeff", "").strip()
+
+
+def read_mlma(folder: Path) -> Pairs:
+    with (folder / "fr_dataset.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            yield row["tweet"], row["sentiment"].strip() != "normal"
+
+
+def read_cyberagression(folder: Path) -> Pairs:
+    with (folder / "cyberagression_large_majority.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            label = (row.get("HATE") or "").strip()
+            if label in ("OAG", "CAG", "NAG") and (row.get("TEXT") or "").strip():
+                yield row["TEXT"], label != "NAG"
+
+
+def read_youtube(folder: Path) -> Pairs:
+    for path in sorted(folder.glob("Youtube0*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                yield _clean_html(row["CONTENT"]), row["CLASS"].strip() == "1"
+
+
+def read_sms(folder: Path) -> Pairs:
+    with (folder / "SMSSpamCollection").open(encoding="utf-8") as handle:
+        for line in handle:
+            label, _, text = line.rstrip("\n").partition("\t")
+            if label in ("ham", "spam"):
+                yield text, label == "spam"
+
+
+ACCEPTABLE_LABELS = {"acceptable", "ok", "allow", "allowed", "none", "neutral", "normal", "clean",
+                     "non-litigious", "not_litigious", "0", "false", "keep", "nag"}
+
+
+def heldout_label(entry: dict) -> bool | None:
+    """Given a held-out entry, return True (litigious), False (acceptable) or None (unknown)."""
+    for key in ("litigious", "toxic", "hateful", "offensive", "is_litigious"):
+        if isinstance(entry.get(key), bool):
+            return entry[key]
+    for key in ("expected", "expected_action", "action"):
+        value = entry.get(key)
+        if isinstance(value, str):
+            return value.strip().lower() != "allow"
+        if isinstance(value, list):
+            return any(str(v).lower() != "allow" for v in value)
+    if isinstance(entry.get("categories"), list):
+        return bool(entry["categories"])
+    for key in ("label", "labels", "class", "gold"):
+        value = entry.get(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            return value != 0
+        if isinstance(value, str):
+            return value.strip().lower() not in ACCEPTABLE_LABELS
+        if isinstance(value, list):
+            return any(str(v).strip().lower() not in ACCEPTABLE_LABELS for v in value)
+    return None
+
+
+def read_heldout(path: Path) -> Pairs:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
+            continue
+        label = heldout_label(entry)
+        if label is not None:
+            yield entry["text"], label
+
+
+SETS: dict[str, tuple[str, Callable[[Path], Pairs]]] = {
+    "mlma_fr": ("mlma_fr", read_mlma),
+    "cyberagression_fr": ("cyberagression_large_fr", read_cyberagression),
+    "youtube_spam": ("youtube_spam_collection", read_youtube),
+    "sms_spam": ("sms_spam_collection", read_sms),
+}
+
+
+@dataclass
+class Result:
+    name: str
+    size: int
+    litigious: int
+    acceptable: int
+    recall_flagged: float
+    recall_hidden: float
+    false_hide_rate: float
+    false_flag_rate: float
+    balanced_accuracy: float
+    comments_per_second: float
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
+
+
+def evaluate_pairs(name: str, pairs: list[tuple[str, bool]], policy: Policy,
+                   thresholds: Thresholds, now: dt.datetime) -> Result:
+    """Classify each text on its own (no history) and measure against its label."""
+    context = Context(now=now, policy=policy, thresholds=thresholds)
+    tp_flag = tp_hide = fp_flag = fp_hide = 0
+    start = time.process_time()
+    for text, litigious in pairs:
+        action = classify(CommentInput(text=text), context).action
+        flagged = action != "allow"
+        if litigious:
+            tp_flag += flagged
+            tp_hide += action == "hide"
+        else:
+            fp_flag += flagged
+            fp_hide += action == "hide"
+    elapsed = max(time.process_time() - start, 1e-9)  # CPU time: fair on a shared machine
+    positives = sum(1 for _, y in pairs if y)
+    negatives = len(pairs) - positives
+    recall = tp_flag / positives if positives else 0.0
+    false_flag = fp_flag / negatives if negatives else 0.0
+    balanced = (recall + (1 - false_flag)) / 2 if positives and negatives else float("nan")
+    return Result(
+        name=name, size=len(pairs), litigious=positives, acceptable=negatives,
+        recall_flagged=recall, recall_hidden=tp_hide / positives if positives else 0.0,
+        false_hide_rate=fp_hide / negatives if negatives else 0.0, false_flag_rate=false_flag,
+        balanced_accuracy=balanced, comments_per_second=len(pairs) / elapsed,
+    )
