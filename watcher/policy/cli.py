@@ -182,8 +182,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                           "results": [r.as_dict() for r in results]}, indent=2))
         return 0
     print(_("Classifier {version}").format(version=policy.version))
-    header = _("set") + " " * 16 + _("size  litig.  flagged  hidden  f-hide  f-flag  bal.acc  comments/s")
-    print(header)
+    print(_("set                  size  litig. flagged  hidden  f-hide  f-flag  bal.acc  comments/s (CPU)"))
     for r in results:
         print(f"{r.name:<20}{r.size:>5} {r.litigious:>7} {r.recall_flagged:>8.1%} {r.recall_hidden:>7.1%}"
               f" {r.false_hide_rate:>7.1%} {r.false_flag_rate:>7.1%} {r.balanced_accuracy:>8.3f}"

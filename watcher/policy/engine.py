@@ -50,6 +50,7 @@ SHIPPED_POLICY_DIRS = (REPO_ROOT / "config" / "policy",)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
+_PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
 
 
@@ -305,12 +306,17 @@ def _allowed(hit: Hit, scan: _Scan, policy: Policy, raw: str) -> bool:
                 return any(host == d or host.endswith("." + d) for d in allow.domains)
             return all(allowed_url(u) for u in urls)
         return False
+    if hit.rule.check == "phone":
+        if hit.rule.on == "raw":
+            excerpt = raw[hit.start:hit.end]
+        else:
+            start, end = scan.norm.span(hit.start, hit.end)
+            excerpt = raw[start:end]
+        numbers = [re.sub(r"\D", "", m) for m in _PHONE.findall(excerpt)]
+        numbers = [d[1:] if len(d) == 11 and d.startswith("1") else d for d in numbers]
+        return bool(numbers) and all(d in allow.phones for d in numbers)
     if hit.rule.on == "raw":
         excerpt = raw[hit.start:hit.end]
-        if hit.rule.check == "phone":
-            digits = re.sub(r"\D", "", excerpt)
-            digits = digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
-            return digits in allow.phones
         if hit.rule.check == "email":
             match = _EMAIL.search(excerpt)
             if match:
@@ -333,7 +339,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     if raw_rule:
         first = last = scan.token_at(scan.norm.text.find(raw[hit.start:hit.end].lower()[:3]))
     structural = (scan.cue_ending_in("direct", first - 3, first)
-                  or scan.cue_ending_in("copulas", first - 2, first)
+                  or scan.cue_ending_in("copulas", first, first)
                   or scan.cue_ending_in("intensifiers", first - 1, first)
                   or scan.cue_in("roles", first - 1, last + 1)
                   or (scan.cue_ending_in("linking", first - 1, first)
@@ -422,7 +428,13 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
     raw = comment.text or ""
     norm = normalize(raw)
     scan = _Scan(norm, policy)
-    hits = [h for h in _find_hits(scan, policy, raw) if not _allowed(h, scan, policy, raw)]
+    hits: list[Hit] = []
+    allowed_categories: set[str] = set()
+    for hit in _find_hits(scan, policy, raw):
+        if _allowed(hit, scan, policy, raw):
+            allowed_categories.add(hit.rule.category)
+        else:
+            hits.append(hit)
     for hit in hits:
         _weigh(hit, scan, raw)
 
@@ -444,6 +456,9 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
     if policy.model is not None and raw.strip():
         model_probabilities = policy.model.predict(raw)
         for category, probability in model_probabilities.items():
+            if category in allowed_categories and not by_category[category]:
+                model_probabilities[category] = 0.0  # the allow-list wins over the model
+                continue
             share = MODEL_WEIGHT * probability * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
 

@@ -146,11 +146,17 @@ class Example:
     source: str = "corpus"
 
 
-def train(examples: Sequence[Example], output: Path) -> tuple[str, dict[str, int]]:
-    """Given labelled examples, fit the model, save it to ``output``; return its version and counts.
+@dataclass
+class Fitted:
+    """What scikit-learn fitted: the vectorizer and one calibrated classifier per category."""
 
-    Deterministic: same examples in the same order give the same model.
-    """
+    vectorizer: object
+    classifiers: dict[str, object]
+    counts: dict[str, int]
+
+
+def fit(examples: Sequence[Example]) -> Fitted:
+    """Given labelled examples, fit the vectorizer and the calibrated classifiers (deterministic)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -159,12 +165,8 @@ def train(examples: Sequence[Example], output: Path) -> tuple[str, dict[str, int
     texts = [e.text for e in examples]
     vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2, dtype=np.float64)
     matrix = vectorizer.fit_transform(texts)
-    vocabulary = vectorizer.vocabulary_
-    terms = sorted(vocabulary, key=vocabulary.__getitem__)
-    n_features = len(terms)
-    categories = []
+    classifiers: dict[str, object] = {}
     counts: dict[str, int] = {}
-    weights, intercepts, calib_a, calib_b = [], [], [], []
     for category in MODEL_CATEGORIES:
         labels = np.array([category in e.categories for e in examples], dtype=int)
         positives = int(labels.sum())
@@ -176,11 +178,26 @@ def train(examples: Sequence[Example], output: Path) -> tuple[str, dict[str, int
         folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
         model = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
         model.fit(matrix, labels)
-        fitted = model.calibrated_classifiers_[0]
-        calibrator = fitted.calibrators[0]
-        categories.append(category)
-        weights.append(fitted.estimator.coef_[0])
-        intercepts.append(fitted.estimator.intercept_[0])
+        classifiers[category] = model
+    return Fitted(vectorizer, classifiers, counts)
+
+
+def train(examples: Sequence[Example], output: Path) -> tuple[str, dict[str, int]]:
+    """Given labelled examples, fit the model, save it to ``output``; return its version and counts.
+
+    Deterministic: same examples in the same order give the same model.
+    """
+    fitted = fit(examples)
+    vectorizer = fitted.vectorizer
+    vocabulary = vectorizer.vocabulary_  # type: ignore[attr-defined]
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    categories = list(fitted.classifiers)
+    weights, intercepts, calib_a, calib_b = [], [], [], []
+    for category in categories:
+        calibrated = fitted.classifiers[category].calibrated_classifiers_[0]  # type: ignore[attr-defined]
+        calibrator = calibrated.calibrators[0]
+        weights.append(calibrated.estimator.coef_[0])
+        intercepts.append(calibrated.estimator.intercept_[0])
         calib_a.append(calibrator.a_)
         calib_b.append(calibrator.b_)
     digest = hashlib.sha256()
@@ -188,17 +205,17 @@ def train(examples: Sequence[Example], output: Path) -> tuple[str, dict[str, int
         digest.update(example.text.encode() + b"\x1f" + ",".join(sorted(example.categories)).encode() + b"\x1e")
     version = f"m{FORMAT}-{digest.hexdigest()[:10]}-{len(examples)}"
     meta = {"format": FORMAT, "version": version, "categories": categories,
-            "examples": len(examples), "positives": counts, "seed": SEED}
+            "examples": len(examples), "positives": fitted.counts, "seed": SEED}
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("wb") as handle:
         np.savez_compressed(
             handle,
             meta=np.array(json.dumps(meta, sort_keys=True)),
             terms=np.array(terms, dtype=str),
-            idf=vectorizer.idf_.astype(np.float32),
-            weights=(np.vstack(weights).T if weights else np.zeros((n_features, 0))).astype(np.float32),
+            idf=vectorizer.idf_.astype(np.float32),  # type: ignore[attr-defined]
+            weights=(np.vstack(weights).T if weights else np.zeros((len(terms), 0))).astype(np.float32),
             intercept=np.array(intercepts, dtype=np.float64),
             calib_a=np.array(calib_a, dtype=np.float64),
             calib_b=np.array(calib_b, dtype=np.float64),
         )
-    return version, counts
+    return version, fitted.counts
