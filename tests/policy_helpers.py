@@ -6,7 +6,15 @@ import datetime as dt
 from collections.abc import Sequence
 from functools import cache
 
-from watcher.policy import CommentInput, Context, HistoryItem, Policy, Verdict, classify, load_policy
+from watcher.policy import (
+    CommentInput,
+    Context,
+    HistoryItem,
+    Policy,
+    Verdict,
+    classify,
+    load_policy,
+)
 from watcher.policy.engine import default_thresholds
 
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
