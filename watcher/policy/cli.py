@@ -171,6 +171,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if not args.only or name in args.only:
             jobs.append((name, lambda p=path: list(read_heldout(p))))
     results = []
+    if args.cross_validate:
+        from watcher.policy.evaluation import corpus_cross_validation
+        from watcher.policy.training import read_corpus
+
+        results += corpus_cross_validation(read_corpus(), thresholds=thresholds)
     for name, load in jobs:
         pairs = load()
         if args.limit:
@@ -236,6 +241,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate_parser.add_argument("--only", action="append", metavar="SET", help=_("evaluate only this set"))
     evaluate_parser.add_argument("--limit", type=int, metavar="N", help=_("first N comments of each set"))
     evaluate_parser.add_argument("--json", action="store_true", help=_("print the results as JSON"))
+    evaluate_parser.add_argument("--cross-validate", action="store_true",
+                                 help=_("also measure on the project's corpus, by 5-fold cross-validation"))
     evaluate_parser.add_argument("--extra-dir", action="append", metavar="DIR",
                                  help=_("extra policy folder (site terms and allow-list)"))
     evaluate_parser.add_argument("--model", metavar="FILE", help=_("model file (default: the shipped one)"))

@@ -43,11 +43,11 @@ MODEL_WEIGHT = 0.6  # the model alone stays well below every hide threshold
 SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or negation
 NEGATED = 0.15
 QUOTED = 0.12
-JOYFUL = 0.5
+JOYFUL = 0.4
 EVIDENCE_FLOOR = 0.2
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_POLICY_DIRS = (REPO_ROOT / "config" / "policy",)
-CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "linking", "intensifiers", "groups", "negations",
+CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
@@ -237,6 +237,10 @@ class _Scan:
     def cue_ending_in(self, name: str, lo: int, hi: int) -> bool:
         return any(lo <= b <= hi for _, b in self.cues.get(name, ()))
 
+    def ends_clause(self, end: int) -> bool:
+        after = self.norm.text[end:].lstrip()
+        return not after or after[0] in ",.!?;:"
+
     def vocative(self, start: int, end: int) -> bool:
         """Is the word set apart by punctuation, as when calling someone a name?"""
         text = self.norm.text
@@ -343,7 +347,9 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                   or scan.cue_ending_in("intensifiers", first - 1, first)
                   or scan.cue_in("roles", first - 1, last + 1)
                   or (scan.cue_ending_in("linking", first - 1, first)
-                      and scan.cue_in("roles", first - 5, first - 1))
+                      and (scan.cue_in("roles", first - 5, first - 1)
+                           or scan.cue_in("person", first - 4, first - 1)))
+                  or (scan.cue_ending_in("exclamations", first, first) and scan.ends_clause(hit.end))
                   or (scan.vocative(hit.start, hit.end) and scan.cue_in("person", 0, len(scan.keys))))
     near = structural or scan.cue_in("person", first - 5, last + 4) \
         or scan.cue_in("roles", first - 4, last + 3)
@@ -371,7 +377,8 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         weight *= NEGATED
         hit.suppressed = True
         hit.note = "negated"
-    if rule.target in ("person", "near") and not hit.targeted and scan.cue_in("joy", 0, len(scan.keys)):
+    if rule.target in ("person", "near") and (not hit.targeted or rule.severity == "low") \
+            and any(b <= first or a >= last for a, b in scan.cues.get("joy", ())):
         weight *= JOYFUL
         hit.note = hit.note or "joy"
     hit.weight = weight
@@ -551,7 +558,3 @@ def default_thresholds() -> Thresholds:
 
     return Thresholds({c: (t.hide, t.review) for c, t in DEFAULT_THRESHOLDS.items()})
 
-
-def now_utc() -> dt.datetime:
-    """The current aware UTC time (for callers; classify itself never reads the clock)."""
-    return dt.datetime.now(dt.UTC)

@@ -144,6 +144,7 @@ class Example:
     text: str
     categories: frozenset[str]
     source: str = "corpus"
+    lang: str | None = None
 
 
 @dataclass

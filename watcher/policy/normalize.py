@@ -61,8 +61,8 @@ _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "
 _LEET_CANDIDATE = re.compile(r"[a-z0-9@$!|]*[a-z][a-z0-9@$!|]*")
 _LEET_CHARS = frozenset(_LEET)
 _REPEAT3 = re.compile(r"([a-z])\1{2,}")
-# Three or more single letters, each followed by one separator: "c o n", "c.o.n", "c-o-n".
-_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_]){2,}[a-z](?![a-z0-9])")
+# Four or more single letters, each followed by one separator: "c o n", "c.o.n", "c-o-n".
+_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_]){3,}[a-z](?![a-z0-9*#])")
 # A word made of letter groups glued by dots, dashes or underscores: "con.nard", "f_u_ck".
 _DOTTED = re.compile(r"[a-z0-9*#]+(?:[.\-_][a-z0-9*#]+)+")
 TOKEN = re.compile(r"[a-z0-9*#]*[a-z0-9][a-z0-9*#]*")

@@ -49,7 +49,9 @@ def read_corpus(folder: Path = CORPUS_DIR) -> list[Example]:
                 raise ConfigError(f"{path}:{number}: \"text\" must be a non-empty string")
             if not isinstance(categories, list) or set(categories) - set(CATEGORY_IDS):
                 raise ConfigError(f"{path}:{number}: \"categories\" must list known category ids")
-            examples.append(Example(text, frozenset(categories), f"corpus:{path.name}"))
+            lang = entry.get("lang")
+            examples.append(Example(text, frozenset(categories), f"corpus:{path.name}",
+                                    lang if isinstance(lang, str) else None))
     return examples
 
 
