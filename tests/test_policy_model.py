@@ -33,7 +33,7 @@ def test_training_twice_gives_the_same_model_and_the_shipped_one(tmp_path: Path,
     version_b, _ = train(corpus, second)
     assert version_a == version_b
     a, b, shipped = load_model(first), load_model(second), load_model(SHIPPED_MODEL)
-    assert shipped.version == version_a, "the shipped model is stale: run `make model`"
+    assert shipped.version == version_a, "the shipped model is stale: run `vigie train --without-store`"
     for text in PROBES:
         assert a.predict(text) == b.predict(text)
         assert a.predict(text) == pytest.approx(shipped.predict(text), abs=1e-9)
