@@ -94,7 +94,9 @@ def heldout_label(entry: dict) -> bool | None:
     return None
 
 
-def read_heldout(path: Path) -> Pairs:
+def read_heldout(path: Path) -> Iterator[tuple]:
+    """Yield (text, litigious) or, for lines with "author" and "group", (text, litigious,
+    author, group): the lines of one group form a stream, each seeing the earlier ones as history."""
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             entry = json.loads(line)
@@ -103,7 +105,11 @@ def read_heldout(path: Path) -> Pairs:
         if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
             continue
         label = heldout_label(entry)
-        if label is not None:
+        if label is None:
+            continue
+        if entry.get("group") is not None and entry.get("author") is not None:
+            yield entry["text"], label, str(entry["author"]), str(entry["group"])
+        else:
             yield entry["text"], label
 
 
@@ -132,14 +138,31 @@ class Result:
         return asdict(self)
 
 
-def evaluate_pairs(name: str, pairs: list[tuple[str, bool]], policy: Policy,
+def evaluate_pairs(name: str, pairs: list[tuple], policy: Policy,
                    thresholds: Thresholds, now: dt.datetime) -> Result:
-    """Classify each text on its own (no history) and measure against its label."""
+    """Classify each text and measure against its label.
+
+    A text comes alone (no history), or with an author and a group: the texts of a group are
+    a stream, one minute apart, each seeing the group's earlier texts as history.
+    """
+    from watcher.policy.types import HistoryItem
+
     context = Context(now=now, policy=policy, thresholds=thresholds)
+    streams: dict[str, list[HistoryItem]] = {}
     tp_flag = tp_hide = fp_flag = fp_hide = 0
     start = time.process_time()
-    for text, litigious in pairs:
-        action = classify(CommentInput(text=text), context).action
+    for item in pairs:
+        text, litigious = item[0], item[1]
+        if len(item) == 4:
+            author, group = item[2], item[3]
+            history = streams.setdefault(group, [])
+            when = now + dt.timedelta(minutes=len(history))
+            comment = CommentInput(text=text, author_id=author, author_name=author, created_time=when)
+            action = classify(comment, Context(now=when, policy=policy, thresholds=thresholds,
+                                               history=tuple(history))).action
+            history.append(HistoryItem(text=text, author_id=author, created_time=when))
+        else:
+            action = classify(CommentInput(text=text), context).action
         flagged = action != "allow"
         if litigious:
             tp_flag += flagged
@@ -148,7 +171,7 @@ def evaluate_pairs(name: str, pairs: list[tuple[str, bool]], policy: Policy,
             fp_flag += flagged
             fp_hide += action == "hide"
     elapsed = max(time.process_time() - start, 1e-9)  # CPU time: fair on a shared machine
-    positives = sum(1 for _, y in pairs if y)
+    positives = sum(1 for item in pairs if item[1])
     negatives = len(pairs) - positives
     recall = tp_flag / positives if positives else 0.0
     false_flag = fp_flag / negatives if negatives else 0.0
