@@ -17,6 +17,7 @@ import bisect
 import datetime as dt
 import hashlib
 import re
+import sys
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,10 @@ QUOTED = 0.12
 JOYFUL = 0.4
 EVIDENCE_FLOOR = 0.2
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_POLICY_DIRS = (REPO_ROOT / "config" / "policy",)
+_SOURCE_POLICY = REPO_ROOT / "config" / "policy"
+_INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
+# The shipped rules: the source tree's config/policy, or where a packaged install put them.
+SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
@@ -223,7 +227,11 @@ class _Scan:
         self.cues: dict[str, list[tuple[int, int]]] = {}
         for a, b, name in policy.cues.find(self.keys):
             self.cues.setdefault(name, []).append((a, b))
+        for spans in self.cues.values():
+            spans.sort()
+        self.cue_starts = {name: [a for a, _ in spans] for name, spans in self.cues.items()}
         self.quotes = [m.start() for m in re.finditer(r'"', norm.text)] if '"' in norm.text else []
+        self.allowed_spans: list[tuple[int, int]] | None = None
 
     def token_at(self, position: int) -> int:
         return max(0, bisect.bisect_right(self.starts, position) - 1)
@@ -231,11 +239,19 @@ class _Scan:
     def token_after(self, position: int) -> int:
         return bisect.bisect_left(self.starts, position)
 
+    def _near(self, name: str, lo: int, hi: int) -> list[tuple[int, int]]:
+        """The cues of a list starting in [lo - 8, hi): phrases are short, so enough to test."""
+        spans = self.cues.get(name)
+        if not spans:
+            return []
+        starts = self.cue_starts[name]
+        return spans[bisect.bisect_left(starts, lo - 8):bisect.bisect_left(starts, hi)]
+
     def cue_in(self, name: str, lo: int, hi: int) -> bool:
-        return any(a < hi and b > lo for a, b in self.cues.get(name, ()))
+        return any(a < hi and b > lo for a, b in self._near(name, lo, hi))
 
     def cue_ending_in(self, name: str, lo: int, hi: int) -> bool:
-        return any(lo <= b <= hi for _, b in self.cues.get(name, ()))
+        return any(lo <= b <= hi for _, b in self._near(name, lo, hi + 1))
 
     def ends_clause(self, end: int) -> bool:
         after = self.norm.text[end:].lstrip()
@@ -253,23 +269,30 @@ class _Scan:
         return before % 2 == 1 and before < len(self.quotes)
 
 
+MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
+
+
 def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
     hits: list[Hit] = []
     seen: set[tuple[str, int]] = set()
+    per_rule: dict[str, int] = {}
     for first, last, rule in policy.lexicon.find(scan.keys):
-        if (rule.id, first) in seen:
+        if (rule.id, first) in seen or per_rule.get(rule.id, 0) >= MAX_HITS_PER_RULE:
             continue
         seen.add((rule.id, first))
+        per_rule[rule.id] = per_rule.get(rule.id, 0) + 1
         hits.append(Hit(rule, scan.seq[first].start, scan.seq[last - 1].end, first, last))
-    for token in scan.joined:
+    for token in scan.joined[:200]:
         for variant in _variants(token.key):
             for _, _, rule in policy.lexicon.find([variant]):
                 index = scan.token_at(token.start)
                 if (rule.id, index) not in seen:
                     seen.add((rule.id, index))
                     hits.append(Hit(rule, token.start, token.end, index, index + 1))
+    censored = 0
     for index, token in enumerate(scan.seq):
-        if ("*" in token.key or "#" in token.key) and any(c.isalpha() for c in token.key):
+        if censored < 20 and ("*" in token.key or "#" in token.key) and any(c.isalpha() for c in token.key):
+            censored += 1
             candidates = policy.lexicon.find_censored(token.text) or policy.lexicon.find_censored(token.key)
             if candidates:
                 rule = min(candidates, key=lambda r: r.weight)  # ambiguous: the mildest reading
@@ -329,10 +352,9 @@ def _allowed(hit: Hit, scan: _Scan, policy: Policy, raw: str) -> bool:
                 return address in allow.emails or any(
                     domain == d or domain.endswith("." + d) for d in allow.domains)
         return False
-    for a, b, _ in policy.allow_terms.find(scan.keys):
-        if a <= hit.first and hit.last <= b:
-            return True
-    return False
+    if scan.allowed_spans is None:
+        scan.allowed_spans = [(a, b) for a, b, _ in policy.allow_terms.find_any(scan.keys, scan.key_set)]
+    return any(a <= hit.first and hit.last <= b for a, b in scan.allowed_spans)
 
 
 def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
@@ -378,7 +400,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         hit.suppressed = True
         hit.note = "negated"
     if rule.target in ("person", "near") and (not hit.targeted or rule.severity == "low") \
-            and any(b <= first or a >= last for a, b in scan.cues.get("joy", ())):
+            and any(b <= first or a >= last for a, b in scan.cues.get("joy", ())[:50]):
         weight *= JOYFUL
         hit.note = hit.note or "joy"
     hit.weight = weight
