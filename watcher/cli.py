@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "watcher.commands",
     "connectors.webhook",
     "watcher.ops_cli",
+    "watcher.policy.cli",
 )
 
 EXIT_OK = 0

@@ -1,18 +1,36 @@
-"""PLACEHOLDER engine (core skeleton): a handful of rules so the pipeline can run end to end.
+"""The section 8.1 classifier: rules as data and a statistical model, combined per category.
 
-The classifier issue replaces this module's internals; the public names (Context, Policy,
-load_policy, classify) and their signatures are the contract the rest of Vigie relies on.
+``load_policy`` reads the rule folders, the allow-list, the context word lists and the model once;
+``classify(comment, context)`` is pure (no I/O, no clock): the time, the space's recent history,
+the thresholds and the loaded policy all come in through ``context``.
+
+Per category the rules give a score (noisy-or of the matched rules' weights, each weight set by
+the context of the match: who is targeted, negation, quotation or counter-speech, joy), the model
+gives a calibrated probability, and the two combine as ``1 - (1 - rules) * (1 - 0.6 * model)``:
+the model alone can ask for a review, never hide. The two repetitive categories come from the
+history and the author's anonymity signals (see :mod:`watcher.policy.stateful`).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import hashlib
 import re
-from collections.abc import Sequence
+import sys
+import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from watcher.categories import BY_ID, CATEGORY_IDS
+from watcher.errors import ConfigError
+from watcher.policy import stateful
+from watcher.policy.model import Model, load_model
+from watcher.policy.normalize import Normalized, Token, fold, normalize, tokens
+from watcher.policy.rules import AllowList, Rule, load_rules
 from watcher.policy.types import (
     CommentInput,
     Evidence,
@@ -21,23 +39,102 @@ from watcher.policy.types import (
     Verdict,
 )
 
-VERSION = "skeleton-0"
+RULES_VERSION = "rules-1"
+MODEL_WEIGHT = 0.6  # the model alone stays well below every hide threshold
+SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or negation
+NEGATED = 0.15
+QUOTED = 0.12
+JOYFUL = 0.4
+EVIDENCE_FLOOR = 0.2
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_SOURCE_POLICY = REPO_ROOT / "config" / "policy"
+_INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
+# The shipped rules: the source tree's config/policy, or where a packaged install put them.
+SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
+CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
+                 "reporting", "condemning", "joy")
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
+_PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
+_EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
 
 
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    category: str
-    pattern: re.Pattern[str]
-    score: float
-    message_fr: str
-    message_en: str
+@lru_cache(maxsize=131072)
+def _variants(key: str) -> tuple[str, ...]:
+    """Inflected forms a lexicon key also matches: plural s/x, feminine e, es."""
+    if len(key) <= 3:
+        return (key,)
+    out = [key]
+    if key.endswith("es") and len(key) > 4:
+        out.append(key[:-2])
+    if key[-1] in "sxe":
+        out.append(key[:-1])
+    return tuple(out)
+
+
+class PhraseIndex:
+    """Word and phrase look-up over a comment's token keys."""
+
+    def __init__(self, phrases: Iterable[tuple[str, Any]], inflect: bool = False) -> None:
+        self.first: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
+        self.by_letter: dict[str, list[tuple[str, Any]]] = {}
+        self.inflect = inflect
+        for phrase, payload in phrases:
+            words = tuple(phrase.split())
+            if not words:
+                continue
+            self.first.setdefault(words[0], []).append((words[1:], payload))
+            if len(words) == 1:
+                self.by_letter.setdefault(words[0][0], []).append((words[0], payload))
+
+    def find(self, keys: Sequence[str]) -> list[tuple[int, int, Any]]:
+        found = []
+        first = self.first
+        for i, key in enumerate(keys):
+            for variant in (_variants(key) if self.inflect else (key,)):
+                entries = first.get(variant)
+                if not entries:
+                    continue
+                for rest, payload in entries:
+                    if not rest:
+                        found.append((i, i + 1, payload))
+                        continue
+                    n = len(rest)
+                    following = tuple(keys[i + 1:i + 1 + n])
+                    if following == rest or (self.inflect and len(following) == n
+                                             and following[:-1] == rest[:-1]
+                                             and rest[-1] in _variants(following[-1])):
+                        found.append((i, i + 1 + n, payload))
+        return found
+
+    def find_any(self, keys: Sequence[str], key_set: set[str]) -> list[tuple[int, int, Any]]:
+        """Like find, but returns at once when no word of the index is among ``key_set``."""
+        if self.first.keys().isdisjoint(key_set):
+            return []
+        return self.find(keys)
+
+    def find_censored(self, key: str) -> list[Any]:
+        """Given a token with * or # standing for letters (f***, c*nnard), return its payloads."""
+        if key[0] in "*#":
+            return []
+        pattern = re.compile(re.sub(r"[*#]", "[a-z]", key) + "$")
+        return [p for word, p in self.by_letter.get(key[0], ()) if len(word) == len(key)
+                and pattern.match(word)]
 
 
 @dataclass(frozen=True)
 class Policy:
+    """Everything the classifier needs, loaded once: rules, allow-list, context words, model."""
+
     rules: tuple[Rule, ...]
-    version: str = VERSION
+    version: str = RULES_VERSION
+    allow: AllowList = field(default_factory=AllowList)
+    model: Model | None = None
+    repetition_window_hours: int = 72
+    lexicon: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
+    patterns: tuple[Rule, ...] = ()
+    cues: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
+    allow_terms: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,41 +143,440 @@ class Context:
     policy: Policy
     thresholds: Thresholds
     history: Sequence[HistoryItem] = field(default_factory=tuple)
+    language: str = "fr"  # not used for scoring; evidence carries both languages
 
 
-def load_policy(extra_dirs: Sequence[Path] = (), model_path: Path | None = None) -> Policy:
-    rules = (
-        Rule("fr.threat.kill", "illegal", re.compile(r"\b(je vais te tuer|i will kill you)\b", re.I),
-             0.95, "Menace de violence", "Threat of violence"),
-        Rule("fr.insult.con", "diffamation_irrespect",
-             re.compile(r"\b(mange d[ea] la marde|t'?es (un|une) (con|conne|idiot)|idiot|crisse de)\b", re.I),
-             0.9, "Insulte", "Insult"),
-        Rule("spam.link", "commercial_pourriel",
-             re.compile(r"(https?://\S+.*(promo|gratuit|free|crypto))|(\bcrypto\b.*\bgagn)", re.I),
-             0.9, "Publicité ou pourriel", "Advertising or spam"),
+def _read_context(dirs: Sequence[Path]) -> dict[str, set[str]]:
+    lists: dict[str, set[str]] = {name: set() for name in CONTEXT_LISTS}
+    for folder in dirs:
+        path = Path(folder) / "context.toml"
+        if not path.exists():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"{path}: cannot be read as TOML: {error}") from None
+        unknown = sorted(set(data) - set(CONTEXT_LISTS))
+        if unknown:
+            raise ConfigError(f"{path}: unknown list(s) {', '.join(unknown)}")
+        for name, words in data.items():
+            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                raise ConfigError(f"{path}: {name} must be a list of strings")
+            lists[name].update(f for f in (fold(w) for w in words) if f)
+    return lists
+
+
+def load_policy(extra_dirs: Sequence[Path] = (), model_path: Path | None = None,
+                repetition_window_hours: int = 72, with_model: bool = True) -> Policy:
+    """Given a site's extra policy folders and model, return the loaded Policy.
+
+    Raise ConfigError when a folder, a rule file or the model cannot be read or is invalid.
+    """
+    dirs = [*SHIPPED_POLICY_DIRS, *(Path(d) for d in extra_dirs)]
+    ruleset = load_rules(dirs)
+    model = load_model(model_path) if with_model else None
+    lexicon = PhraseIndex(((term, rule) for rule in ruleset.rules if rule.kind == "lexicon"
+                           for term in rule.terms), inflect=True)
+    context_lists = _read_context(dirs)
+    cues = PhraseIndex((w, name) for name, words in context_lists.items() for w in words)
+    digest = hashlib.sha256()
+    for source in ruleset.sources + [str(Path(d) / "context.toml") for d in dirs]:
+        path = Path(source)
+        if path.exists():
+            digest.update(path.name.encode() + path.read_bytes())
+    version = f"{RULES_VERSION}.{digest.hexdigest()[:8]}+{model.version if model else 'nomodel'}"
+    return Policy(
+        rules=tuple(ruleset.rules),
+        version=version,
+        allow=ruleset.allow,
+        model=model,
+        repetition_window_hours=repetition_window_hours,
+        lexicon=lexicon,
+        patterns=tuple(r for r in ruleset.rules if r.kind == "pattern"),
+        cues=cues,
+        allow_terms=PhraseIndex((t, True) for t in ruleset.allow.terms),
+        sources=tuple(ruleset.sources),
     )
-    return Policy(rules=rules)
+
+
+@dataclass(slots=True)
+class Hit:
+    rule: Rule
+    start: int  # in normalized text (or raw text for on="raw")
+    end: int
+    first: int  # token indices [first, last)
+    last: int
+    censored: bool = False
+    weight: float = 0.0
+    note: str = ""
+    targeted: bool = False
+    suppressed: bool = False
+
+
+class _Scan:
+    """One comment's tokens and context cues, computed once."""
+
+    def __init__(self, norm: Normalized, policy: Policy) -> None:
+        self.norm = norm
+        all_tokens = tokens(norm.text)
+        self.seq: list[Token] = [t for t in all_tokens if not t.joined]
+        self.joined: list[Token] = [t for t in all_tokens if t.joined]
+        self.keys = [t.key for t in self.seq]
+        self.key_set = set(self.keys) | {t.key for t in self.joined}
+        self.starts = [t.start for t in self.seq]
+        self.cues: dict[str, list[tuple[int, int]]] = {}
+        for a, b, name in policy.cues.find(self.keys):
+            self.cues.setdefault(name, []).append((a, b))
+        for spans in self.cues.values():
+            spans.sort()
+        self.cue_starts = {name: [a for a, _ in spans] for name, spans in self.cues.items()}
+        self.quotes = [m.start() for m in re.finditer(r'"', norm.text)] if '"' in norm.text else []
+        self.allowed_spans: list[tuple[int, int]] | None = None
+
+    def token_at(self, position: int) -> int:
+        return max(0, bisect.bisect_right(self.starts, position) - 1)
+
+    def token_after(self, position: int) -> int:
+        return bisect.bisect_left(self.starts, position)
+
+    def _near(self, name: str, lo: int, hi: int) -> list[tuple[int, int]]:
+        """The cues of a list starting in [lo - 8, hi): phrases are short, so enough to test."""
+        spans = self.cues.get(name)
+        if not spans:
+            return []
+        starts = self.cue_starts[name]
+        return spans[bisect.bisect_left(starts, lo - 8):bisect.bisect_left(starts, hi)]
+
+    def cue_in(self, name: str, lo: int, hi: int) -> bool:
+        return any(a < hi and b > lo for a, b in self._near(name, lo, hi))
+
+    def cue_ending_in(self, name: str, lo: int, hi: int) -> bool:
+        return any(lo <= b <= hi for _, b in self._near(name, lo, hi + 1))
+
+    def ends_clause(self, end: int) -> bool:
+        after = self.norm.text[end:].lstrip()
+        return not after or after[0] in ",.!?;:"
+
+    def vocative(self, start: int, end: int) -> bool:
+        """Is the word set apart by punctuation, as when calling someone a name?"""
+        text = self.norm.text
+        before = text[:start].rstrip()
+        after = text[end:].lstrip()
+        return (not before or before[-1] in ",.!?:;-") and (not after or after[0] in ",.!?;")
+
+    def quoted(self, start: int) -> bool:
+        before = bisect.bisect_left(self.quotes, start)
+        return before % 2 == 1 and before < len(self.quotes)
+
+
+MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
+
+
+def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
+    hits: list[Hit] = []
+    seen: set[tuple[str, int]] = set()
+    per_rule: dict[str, int] = {}
+    for first, last, rule in policy.lexicon.find(scan.keys):
+        if (rule.id, first) in seen or per_rule.get(rule.id, 0) >= MAX_HITS_PER_RULE:
+            continue
+        seen.add((rule.id, first))
+        per_rule[rule.id] = per_rule.get(rule.id, 0) + 1
+        hits.append(Hit(rule, scan.seq[first].start, scan.seq[last - 1].end, first, last))
+    for token in scan.joined[:200]:
+        for variant in _variants(token.key):
+            for _, _, rule in policy.lexicon.find([variant]):
+                index = scan.token_at(token.start)
+                if (rule.id, index) not in seen:
+                    seen.add((rule.id, index))
+                    hits.append(Hit(rule, token.start, token.end, index, index + 1))
+    censored = 0
+    for index, token in enumerate(scan.seq):
+        if censored < 20 and ("*" in token.key or "#" in token.key) and any(c.isalpha() for c in token.key):
+            censored += 1
+            candidates = policy.lexicon.find_censored(token.text) or policy.lexicon.find_censored(token.key)
+            if candidates:
+                rule = min(candidates, key=lambda r: r.weight)  # ambiguous: the mildest reading
+                if (rule.id, index) not in seen:
+                    seen.add((rule.id, index))
+                    hits.append(Hit(rule, token.start, token.end, index, index + 1, censored=True))
+    digits = sum(map(str.isdigit, raw)) if raw else 0
+    lowered = raw.lower()
+    for rule in policy.patterns:
+        if rule.triggers and rule.triggers.isdisjoint(scan.key_set):
+            continue
+        if digits < rule.min_digits:
+            continue
+        if rule.needs and not any(n in lowered for n in rule.needs):
+            continue
+        text = raw if rule.on == "raw" else scan.norm.text
+        for pattern in rule.patterns:
+            match = pattern.search(text)
+            if match is None:
+                continue
+            if rule.on == "raw":
+                hits.append(Hit(rule, match.start(), match.end(), -1, -1))
+            else:
+                first = scan.token_after(match.start())
+                last = max(first + 1, scan.token_after(match.end()))
+                hits.append(Hit(rule, match.start(), match.end(), first, last))
+            break
+    return hits
+
+
+def _allowed(hit: Hit, scan: _Scan, policy: Policy, raw: str) -> bool:
+    allow = policy.allow
+    if hit.rule.check == "url":
+        urls = _URL.findall(raw)
+        if urls and allow.domains:
+            def allowed_url(url: str) -> bool:
+                host = re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).split("/")[0]
+                return any(host == d or host.endswith("." + d) for d in allow.domains)
+            return all(allowed_url(u) for u in urls)
+        return False
+    if hit.rule.check == "phone":
+        if hit.rule.on == "raw":
+            excerpt = raw[hit.start:hit.end]
+        else:
+            start, end = scan.norm.span(hit.start, hit.end)
+            excerpt = raw[start:end]
+        numbers = [re.sub(r"\D", "", m) for m in _PHONE.findall(excerpt)]
+        numbers = [d[1:] if len(d) == 11 and d.startswith("1") else d for d in numbers]
+        return bool(numbers) and all(d in allow.phones for d in numbers)
+    if hit.rule.on == "raw":
+        excerpt = raw[hit.start:hit.end]
+        if hit.rule.check == "email":
+            match = _EMAIL.search(excerpt)
+            if match:
+                address = match.group(0).lower()
+                domain = match.group(1).lower()
+                return address in allow.emails or any(
+                    domain == d or domain.endswith("." + d) for d in allow.domains)
+        return False
+    if scan.allowed_spans is None:
+        scan.allowed_spans = [(a, b) for a, b, _ in policy.allow_terms.find_any(scan.keys, scan.key_set)]
+    return any(a <= hit.first and hit.last <= b for a, b in scan.allowed_spans)
+
+
+def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
+    """Set a hit's weight from its context: target, negation, quotation, joy."""
+    rule = hit.rule
+    first, last = hit.first, hit.last
+    raw_rule = first < 0
+    if raw_rule:
+        first = last = scan.token_at(scan.norm.text.find(raw[hit.start:hit.end].lower()[:3]))
+    structural = (scan.cue_ending_in("direct", first - 3, first)
+                  or scan.cue_ending_in("copulas", first, first)
+                  or scan.cue_ending_in("intensifiers", first - 1, first)
+                  or scan.cue_in("roles", first - 1, last + 1)
+                  or (scan.cue_ending_in("linking", first - 1, first)
+                      and (scan.cue_in("roles", first - 5, first - 1)
+                           or scan.cue_in("person", first - 4, first - 1)))
+                  or (scan.cue_ending_in("exclamations", first, first) and scan.ends_clause(hit.end))
+                  or (scan.vocative(hit.start, hit.end) and scan.cue_in("person", 0, len(scan.keys))))
+    near = structural or scan.cue_in("person", first - 5, last + 4) \
+        or scan.cue_in("roles", first - 4, last + 3)
+    group = scan.cue_in("groups", first - 5, last + 5)
+    if rule.target == "person":
+        hit.targeted = structural
+    elif rule.target == "near":
+        hit.targeted = near or group
+    elif rule.target == "group":
+        hit.targeted = group
+    else:
+        hit.targeted = True
+    weight = rule.weight if hit.targeted else rule.weight_untargeted
+    if hit.censored:
+        weight *= 0.85
+    direct = scan.cue_ending_in("direct", first - 2, first)
+    if rule.quotable and not raw_rule:
+        quoted = scan.quoted(hit.start)
+        reported = scan.cue_in("reporting", first - 8, first) or scan.cue_in("condemning", last, last + 8)
+        if quoted or (reported and not direct):
+            weight *= QUOTED
+            hit.suppressed = True
+            hit.note = "quoted"
+    if rule.negatable and not hit.suppressed and scan.cue_in("negations", first - 4, first):
+        weight *= NEGATED
+        hit.suppressed = True
+        hit.note = "negated"
+    if rule.target in ("person", "near") and (not hit.targeted or rule.severity == "low") \
+            and any(b <= first or a >= last for a, b in scan.cues.get("joy", ())[:50]):
+        weight *= JOYFUL
+        hit.note = hit.note or "joy"
+    hit.weight = weight
+
+
+_NOTES = {
+    "quoted": (" (cité ou dénoncé)", " (quoted or denounced)"),
+    "negated": (" (nié)", " (negated)"),
+    "joy": (" (joie ou emphase)", " (joy or emphasis)"),
+}
+
+
+def _evidence(hit: Hit, norm: Normalized, raw: str) -> Evidence:
+    rule = hit.rule
+    if hit.first < 0:
+        span = (hit.start, hit.end)
+        excerpt = raw[hit.start:hit.end]
+    else:
+        span = norm.span(hit.start, hit.end)
+        excerpt = raw[span[0]:span[1]]
+    excerpt = excerpt.strip()
+    if len(excerpt) > 80:
+        excerpt = excerpt[:77] + "…"
+    fr = rule.message_fr if hit.targeted else rule.message_untargeted_fr
+    en = rule.message_en if hit.targeted else rule.message_untargeted_en
+    note_fr, note_en = _NOTES.get(hit.note, ("", ""))
+    return Evidence(rule.category, rule.id, f"{fr}{note_fr} : « {excerpt} »",
+                    f"{en}{note_en}: “{excerpt}”", span, excerpt)
+
+
+def rule_weights(text: str, policy: Policy) -> dict[str, float]:
+    """Given a text, return each matched rule's weight after context (for rule sample tests)."""
+    norm = normalize(text)
+    scan = _Scan(norm, policy)
+    weights: dict[str, float] = {}
+    for hit in _find_hits(scan, policy, text):
+        if _allowed(hit, scan, policy, text):
+            continue
+        _weigh(hit, scan, text)
+        weights[hit.rule.id] = max(weights.get(hit.rule.id, 0.0), hit.weight)
+    return weights
+
+
+def _noisy_or(values: Iterable[float]) -> float:
+    remaining = 1.0
+    for value in values:
+        remaining *= 1.0 - min(1.0, max(0.0, value))
+    return 1.0 - remaining
 
 
 def classify(comment: CommentInput, context: Context) -> Verdict:
-    scores = dict.fromkeys(CATEGORY_IDS, 0.0)
+    """Given a comment and its context, return the Verdict. Pure: no I/O, no clock."""
+    policy = context.policy
+    raw = comment.text or ""
+    norm = normalize(raw)
+    scan = _Scan(norm, policy)
+    hits: list[Hit] = []
+    allowed_categories: set[str] = set()
+    for hit in _find_hits(scan, policy, raw):
+        if _allowed(hit, scan, policy, raw):
+            allowed_categories.add(hit.rule.category)
+        else:
+            hits.append(hit)
+    for hit in hits:
+        _weigh(hit, scan, raw)
+
+    rule_scores = dict.fromkeys(CATEGORY_IDS, 0.0)
+    suppressed: dict[str, bool] = dict.fromkeys(CATEGORY_IDS, False)
+    by_category: dict[str, list[float]] = {c: [] for c in CATEGORY_IDS}
+    for hit in hits:
+        by_category[hit.rule.category].append(hit.weight)
+        if hit.suppressed:
+            suppressed[hit.rule.category] = True
+    for category, weights in by_category.items():
+        rule_scores[category] = _noisy_or(weights)
+        if weights and max(weights) >= 0.5:
+            suppressed[category] = False
+
+    scores = dict(rule_scores)
     evidence: list[Evidence] = []
-    for rule in context.policy.rules:
-        match = rule.pattern.search(comment.text)
-        if match:
-            scores[rule.category] = max(scores[rule.category], rule.score)
-            evidence.append(Evidence(rule.category, rule.id, rule.message_fr, rule.message_en,
-                                     match.span(), match.group(0)))
-    thresholds = context.thresholds
-    hidden = [c for c in CATEGORY_IDS if scores[c] >= thresholds.hide(c)]
-    flagged = [c for c in CATEGORY_IDS if scores[c] >= thresholds.review(c)]
+    model_probabilities: dict[str, float] = {}
+    if policy.model is not None and raw.strip():
+        model_probabilities = policy.model.predict(raw)
+        for category, probability in model_probabilities.items():
+            if category in allowed_categories and not by_category[category]:
+                model_probabilities[category] = 0.0  # the allow-list wins over the model
+                continue
+            share = MODEL_WEIGHT * probability * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
+            scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
+
+    # Stateful categories.
+    content = max(scores["diffamation_irrespect"], scores["discrimination"], scores["illegal"],
+                  scores["commercial_pourriel"], scores["atteinte_droits"])
+    when = comment.created_time or context.now
+    repeated = stateful.repetition(raw, comment.author_id, context.history, when,
+                                   policy.repetition_window_hours) if context.history else None
+    repetition = repeated.score if repeated else 0.0
+    if repeated and repetition:
+        scores["disgracieux_repetitif"] = min(1.0, 0.65 * repetition + 0.45 * content)
+        anonymous, signals = stateful.anonymity(comment.author_meta, comment.author_name)
+        if anonymous:
+            scores["anonyme_repetitif"] = min(1.0, anonymous * repetition * (0.75 + 0.25 * content) * 1.1)
+        detail_fr = _repetition_fr(repeated)
+        detail_en = _repetition_en(repeated)
+        evidence.append(Evidence("disgracieux_repetitif", "state.repetition",
+                                 f"Contenu répété : {detail_fr}", f"Repeated content: {detail_en}"))
+        if anonymous:
+            evidence.append(Evidence(
+                "anonyme_repetitif", "state.anonymity",
+                "Auteur anonyme ou sans profil (" + ", ".join(_SIGNALS_FR[s] for s in signals) + ")",
+                "Anonymous or profile-less author (" + ", ".join(s.replace("_", " ") for s in signals) + ")"))
+
+    for hit in sorted(hits, key=lambda h: -h.weight):
+        if hit.weight >= EVIDENCE_FLOOR or hit.suppressed:
+            evidence.append(_evidence(hit, norm, raw))
+    for category, probability in sorted(model_probabilities.items(), key=lambda kv: -kv[1]):
+        if probability >= 0.5:
+            label_fr = BY_ID[category].label_fr.lower()
+            label_en = BY_ID[category].label_en.lower()
+            pct = round(100 * probability)
+            evidence.append(Evidence(
+                category, f"model.{category}",
+                f"Le modèle statistique rapproche ce commentaire de la catégorie « {label_fr} » "
+                f"(probabilité {pct} %)",
+                f"The statistical model likens this comment to “{label_en}” (probability {pct}%)"))
+
+    scores = {c: round(min(1.0, max(0.0, s)), 4) for c, s in scores.items()}
+    limits = context.thresholds.by_category
+    hidden = [c for c in CATEGORY_IDS if scores[c] >= limits[c][0]]
+    flagged = [c for c in CATEGORY_IDS if scores[c] >= limits[c][1]]
     action = "hide" if hidden else ("review" if flagged else "allow")
+    critical = any(h.rule.severity == "critical" and not h.suppressed
+                   and scores[h.rule.category] >= limits[h.rule.category][1] for h in hits)
+    flagged_set = set(flagged)
     return Verdict(
         action=action,
         categories=tuple(sorted(flagged, key=lambda c: -scores[c])),
         scores=scores,
-        evidence=tuple(evidence),
-        rule_ids=tuple(e.rule_id for e in evidence),
-        alert=any(BY_ID[c].alert for c in flagged),
-        classifier_version=context.policy.version,
+        evidence=tuple(e for e in evidence if e.category in flagged_set) or tuple(evidence[:3]),
+        rule_ids=tuple(dict.fromkeys(e.rule_id for e in evidence if e.category in flagged_set)),
+        alert=critical or any(BY_ID[c].alert for c in flagged),
+        classifier_version=policy.version,
     )
+
+
+_SIGNALS_FR = {
+    "anonymous": "anonyme",
+    "no_real_name": "sans nom réel",
+    "no_profile": "sans profil",
+    "new_account": "compte récent",
+    "no_followers": "aucun abonné",
+    "generated_handle": "pseudonyme généré",
+}
+
+
+def _repetition_fr(r: stateful.Repetition) -> str:
+    parts = []
+    if r.same_author:
+        parts.append(f"{r.same_author} fois déjà par le même auteur")
+    if r.other_authors:
+        parts.append(f"par {r.other_authors} autre(s) compte(s)")
+    return ", ".join(parts) + " dans la fenêtre de surveillance"
+
+
+def _repetition_en(r: stateful.Repetition) -> str:
+    parts = []
+    if r.same_author:
+        parts.append(f"{r.same_author} time(s) already by the same author")
+    if r.other_authors:
+        parts.append(f"by {r.other_authors} other account(s)")
+    return ", ".join(parts) + " within the window"
+
+
+def default_thresholds() -> Thresholds:
+    """Return the configuration's default thresholds (watcher.config.DEFAULT_THRESHOLDS)."""
+    from watcher.config import DEFAULT_THRESHOLDS
+
+    return Thresholds({c: (t.hide, t.review) for c, t in DEFAULT_THRESHOLDS.items()})
+

@@ -1,0 +1,114 @@
+"""Context: targets, negation, counter-speech, group mentions, sacres of joy, criticism, alerts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from policy_helpers import NOW, judge, policy
+
+from watcher.policy import CommentInput, Context, classify
+from watcher.policy.engine import default_thresholds
+
+ACCEPTABLE = [
+    # counter-speech and quotation
+    "Mon fils s'est fait traiter de fif à la récréation, c'est inacceptable.",
+    "Ma fille s'est fait dire « retourne dans ton pays » dans l'autobus.",
+    "Traiter un enfant de mongol, c'est de l'intimidation.",
+    "Calling a student a faggot is hate speech and it has no place here.",
+    # negation
+    "T'es pas un idiot, t'as juste eu une mauvaise journée.",
+    "You are not stupid for asking questions.",
+    # neutral or positive mentions of a group
+    "Les élèves musulmans ont organisé une collecte pour la guignolée.",
+    "Bravo au comité LGBTQ+ pour la semaine de la fierté!",
+    "Les familles immigrantes sont les bienvenues à la soirée d'accueil.",
+    "Our Indigenous students led the opening ceremony.",
+    # mild sacres of joy or emphasis
+    "Tabarnak que c'est beau ce que les jeunes ont fait!",
+    "Câlisse qu'on est fiers de notre équipe!",
+    "Ostie de belle soirée, merci aux profs!",
+    # criticism of the institution's decisions without insult
+    "La décision de couper le programme de musique est mauvaise et mal expliquée.",
+    "C'est ridicule d'avoir changé l'horaire des autobus sans consulter les parents.",
+    "Le centre de services doit rendre des comptes sur son budget.",
+    "Quelle décision stupide de couper l'activité de ski.",
+    "The board's decision to close the library at lunch is a mistake.",
+    # official contact details
+    "Pour joindre le secrétariat : 418 542-7551.",
+]
+
+LITIGIOUS = [
+    ("T'es rien qu'un ostie de cave", "diffamation_irrespect"),
+    ("Crisse de prof incompétente", "diffamation_irrespect"),
+    ("Ce prof est un connard", "diffamation_irrespect"),
+    ("You're a pathetic loser", "diffamation_irrespect"),
+    ("Dehors les immigrants, c'est tous des criminels", "discrimination"),
+    ("Go back to your country", "discrimination"),
+    ("T'es rien qu'un fif", "discrimination"),
+    ("Je vais te tuer à la sortie", "illegal"),
+    ("Son cell c'est le 418-555-0142, textez-la toute la nuit", "atteinte_droits"),
+    ("Check out my channel and subscribe!", "commercial_pourriel"),
+]
+
+
+@pytest.mark.parametrize("text", ACCEPTABLE)
+def test_acceptable_speech_stays_up(text: str) -> None:
+    verdict = judge(text)
+    assert verdict.action == "allow", (text, verdict.scores, verdict.rule_ids)
+
+
+@pytest.mark.parametrize("text, category", LITIGIOUS)
+def test_litigious_content_is_flagged(text: str, category: str) -> None:
+    verdict = judge(text)
+    assert verdict.action != "allow" and category in verdict.categories, (text, verdict.scores)
+
+
+def test_directed_insult_is_hidden_with_french_evidence() -> None:
+    verdict = judge("T'es juste un connard")
+    assert verdict.action == "hide"
+    evidence = next(e for e in verdict.evidence if e.rule_id == "fr.insult.strong")
+    assert evidence.message_fr == "Insulte visant une personne : « connard »"
+    assert evidence.message_en == "Insult aimed at a person: “connard”"
+    assert evidence.as_dict()["span"] == [14, 21]
+    assert "fr.insult.strong" in verdict.rule_ids
+
+
+def test_threats_raise_an_alert_and_insults_do_not() -> None:
+    assert judge("Je vais te tuer mon tabarnak").alert is True
+    assert judge("gonna shoot up the school tomorrow").alert is True
+    assert judge("T'es un connard").alert is False
+
+
+def test_the_same_word_is_judged_by_its_target() -> None:
+    assert judge("T'es un idiot").action == "hide"
+    assert judge("Ce n'est pas idiot comme idée").action == "allow"
+
+
+def test_scores_cover_every_category_in_range_and_version_is_recorded() -> None:
+    verdict = judge("T'es un connard")
+    assert set(verdict.scores) == {
+        "atteinte_droits", "discrimination", "diffamation_irrespect", "disgracieux_repetitif",
+        "commercial_pourriel", "anonyme_repetitif", "illegal"}
+    assert all(0.0 <= s <= 1.0 for s in verdict.scores.values())
+    assert verdict.classifier_version == policy().version
+    assert "+m1-" in verdict.classifier_version
+
+
+def test_classify_is_pure() -> None:
+    context = Context(now=NOW, policy=policy(), thresholds=default_thresholds())
+    comment = CommentInput(text="Check out my channel, subscribe!", id="c1")
+    assert classify(comment, context) == classify(comment, context)
+
+
+def test_thresholds_decide() -> None:
+    strict = default_thresholds()
+    lenient = dataclasses.replace(strict, by_category={c: (1.0, 1.0) for c in strict.by_category})
+    comment = CommentInput(text="T'es un connard")
+    assert classify(comment, Context(now=NOW, policy=policy(), thresholds=strict)).action == "hide"
+    assert classify(comment, Context(now=NOW, policy=policy(), thresholds=lenient)).action == "allow"
+
+
+def test_empty_and_odd_texts_do_not_crash() -> None:
+    for text in ("", "   ", "👍👍👍", "\u200b\u200b", "a" * 5000, "ǅ" * 10, "\x00\x01"):
+        assert judge(text).action in ("allow", "review", "hide")

@@ -1,0 +1,77 @@
+"""Repetition within the history handed in, and anonymity signals from author_meta."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from policy_helpers import NOW, judge
+
+from watcher.policy import HistoryItem
+
+TEXT = "La direction devrait démissionner au complet, honte à vous tous!"
+
+
+def item(text: str, author: str, hours_ago: float, **meta) -> HistoryItem:  # type: ignore[no-untyped-def]
+    return HistoryItem(text=text, author_id=author, created_time=NOW - dt.timedelta(hours=hours_ago),
+                       author_meta=meta)
+
+
+def test_a_single_comment_is_not_repetitive() -> None:
+    verdict = judge(TEXT, author_id="a1")
+    assert verdict.scores["disgracieux_repetitif"] == 0.0
+
+
+def test_near_duplicates_from_one_author_are_flagged() -> None:
+    history = [item(TEXT, "a1", 3), item(TEXT.upper() + "!!", "a1", 2),
+               item(TEXT.replace("tous", "toutes"), "a1", 1)]
+    verdict = judge(TEXT, history, author_id="a1")
+    assert "disgracieux_repetitif" in verdict.categories
+    assert "state.repetition" in verdict.rule_ids
+
+
+def test_many_accounts_posting_the_same_text_are_flagged() -> None:
+    history = [item(TEXT, f"acct{i}", i) for i in range(1, 5)]
+    verdict = judge(TEXT, history, author_id="acct9")
+    assert "disgracieux_repetitif" in verdict.categories
+
+
+def test_repetition_outside_the_window_does_not_count() -> None:
+    history = [item(TEXT, "a1", 100), item(TEXT, "a1", 200), item(TEXT, "a1", 300)]
+    verdict = judge(TEXT, history, author_id="a1")
+    assert verdict.scores["disgracieux_repetitif"] == 0.0
+
+
+def test_short_congratulations_from_many_parents_are_not_a_campaign() -> None:
+    history = [item("Bravo!", f"parent{i}", i / 10) for i in range(30)]
+    verdict = judge("Bravo!", history, author_id="parent99")
+    assert verdict.action == "allow"
+
+
+def test_different_texts_do_not_repeat() -> None:
+    history = [item("Merci pour la belle soirée", "a1", 1), item("Quand est la rencontre?", "a1", 2)]
+    assert judge(TEXT, history, author_id="a1").scores["disgracieux_repetitif"] == 0.0
+
+
+def test_anonymous_and_repetitive() -> None:
+    meta = {"has_real_name": False, "has_profile_picture": False, "username": "user83920194"}
+    history = [item(TEXT, "anon", 1, **meta), item(TEXT, "anon", 2, **meta), item(TEXT, "anon", 3, **meta)]
+    anonymous = judge(TEXT, history, author_id="anon", author_meta=meta)
+    assert "anonyme_repetitif" in anonymous.categories
+    assert "state.anonymity" in anonymous.rule_ids
+    named = judge(TEXT, history, author_id="anon", author_meta={"verified": True})
+    assert named.scores["anonyme_repetitif"] == 0.0
+
+
+def test_repeated_insults_are_hidden_as_disgraceful_and_repetitive() -> None:
+    insult = "T'es un ostie de cave pis un menteur"
+    history = [item(insult, "a1", h) for h in (1, 2, 3)]
+    verdict = judge(insult, history, author_id="a1")
+    assert verdict.action == "hide"
+    assert verdict.scores["disgracieux_repetitif"] >= 0.85
+
+
+def test_two_hundred_history_items_are_handled() -> None:
+    history = [item(f"Commentaire numéro {i} sur la sortie scolaire de mai", f"u{i}", i / 100)
+               for i in range(200)]
+    verdict = judge("Commentaire numéro 5 sur la sortie scolaire de mai", history, author_id="u5")
+    assert verdict.action in ("allow", "review")

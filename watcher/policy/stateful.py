@@ -1,0 +1,118 @@
+"""The two stateful categories: repetition within the space's recent history, and anonymity.
+
+Pure functions over the ``history`` handed in by the caller (the pipeline passes up to 200 recent
+comments of the same space within ``policy.repetition_window_hours``; ``vigie classify`` passes
+the earlier lines of its stream). Fingerprints are memoized on the text, so a history seen again
+costs a set intersection per item.
+
+Anonymity signals read from ``author_meta`` (each platform gives some of them):
+``has_real_name`` (False), ``has_profile`` / ``has_profile_picture`` (False),
+``default_profile_image`` (True), ``anonymous`` (True), ``verified`` (True: not anonymous),
+``account_age_days`` (young accounts), ``followers_count`` (0), and a ``username`` (or the author
+name) that looks generated: mostly digits, or letters then a long run of digits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from watcher.policy.normalize import TOKEN, normalize, squeeze
+from watcher.policy.types import HistoryItem
+
+NEAR_DUPLICATE = 0.8  # Jaccard similarity of character 4-gram shingles
+MIN_CHARS_MANY_AUTHORS = 25  # "Bravo !" from thirty parents is not a campaign
+_GENERATED_HANDLE = re.compile(r"^(?:[a-z]{0,12}[_.\-]?\d{4,}|user\d+|[a-z0-9]{16,})$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    skeleton: str
+    shingles: frozenset[int]
+
+
+@lru_cache(maxsize=16384)
+def fingerprint(text: str) -> Fingerprint:
+    """Given a comment's text, return its skeleton (normalized words) and its shingles."""
+    skeleton = " ".join(squeeze(t) for t in TOKEN.findall(normalize(text).text))
+    if len(skeleton) < 5:
+        return Fingerprint(skeleton, frozenset({hash(skeleton)}))
+    return Fingerprint(skeleton, frozenset(hash(skeleton[i:i + 4]) for i in range(len(skeleton) - 3)))
+
+
+def similar(a: Fingerprint, b: Fingerprint) -> bool:
+    if a.skeleton == b.skeleton:
+        return True
+    la, lb = len(a.shingles), len(b.shingles)
+    if not la or not lb or min(la, lb) / max(la, lb) < NEAR_DUPLICATE:
+        return False
+    inter = len(a.shingles & b.shingles)
+    return inter / (la + lb - inter) >= NEAR_DUPLICATE
+
+
+@dataclass(frozen=True, slots=True)
+class Repetition:
+    same_author: int  # earlier near-duplicates by the same author in the window
+    other_authors: int  # distinct other authors who posted a near-duplicate
+    length: int  # characters of the skeleton
+
+    @property
+    def score(self) -> float:
+        """How repetitive, in [0, 1]: 0 when the text is new in the window."""
+        score = 0.0
+        if self.same_author >= 1:
+            score = max(score, 0.55 if self.same_author == 1 else 0.8 if self.same_author == 2 else 0.95)
+        if self.other_authors >= 2 and self.length >= MIN_CHARS_MANY_AUTHORS:
+            score = max(score, 0.6 if self.other_authors == 2 else 0.85)
+        return score
+
+
+def repetition(text: str, author_id: str | None, history: Sequence[HistoryItem],
+               now: dt.datetime, window_hours: int) -> Repetition:
+    """Count near-duplicates of ``text`` in ``history`` within the window before ``now``."""
+    mine = fingerprint(text)
+    if not mine.skeleton:
+        return Repetition(0, 0, 0)
+    since = now - dt.timedelta(hours=window_hours)
+    same = 0
+    others: set[str] = set()
+    for item in history:
+        if item.created_time < since or item.created_time > now:
+            continue
+        if not similar(mine, fingerprint(item.text)):
+            continue
+        if author_id is not None and item.author_id == author_id:
+            same += 1
+        else:
+            others.add(item.author_id or f"anonymous-{len(others)}")
+    return Repetition(same, len(others), len(mine.skeleton))
+
+
+def anonymity(meta: Mapping[str, Any], author_name: str | None = None) -> tuple[float, list[str]]:
+    """Given a platform's author metadata, return an anonymity score in [0, 1] and its signals."""
+    signals: list[str] = []
+    if meta.get("verified") is True:
+        return 0.0, []
+    if meta.get("anonymous") is True:
+        signals.append("anonymous")
+    if meta.get("has_real_name") is False:
+        signals.append("no_real_name")
+    if meta.get("has_profile") is False or meta.get("has_profile_picture") is False \
+            or meta.get("default_profile_image") is True:
+        signals.append("no_profile")
+    age = meta.get("account_age_days")
+    if isinstance(age, int | float) and age < 30:
+        signals.append("new_account")
+    if meta.get("followers_count") == 0:
+        signals.append("no_followers")
+    handle = meta.get("username") or author_name
+    if isinstance(handle, str) and _GENERATED_HANDLE.match(handle.strip()):
+        signals.append("generated_handle")
+    score = min(1.0, 0.35 * len(signals)) if signals else 0.0
+    if "anonymous" in signals:
+        score = max(score, 0.8)
+    return score, signals
