@@ -238,7 +238,7 @@ def test_faults_are_mapped(channel: SandboxServer, kind: str, code: str | None,
 
 
 def test_real_quota_exhaustion_is_mapped(channel: SandboxServer) -> None:
-    requests.post(f"{channel.url}/_sandbox/youtube/quota", json={"limit": 10, "used": 10},
+    requests.post(f"{channel.url}/_sandbox/youtube/quota", json={"limit": 10, "used": 10, "channel": CHANNEL},
                   timeout=5)
     with pytest.raises(RateLimited) as raised:
         make(channel).fetch({})
@@ -248,13 +248,15 @@ def test_real_quota_exhaustion_is_mapped(channel: SandboxServer) -> None:
 
 
 def test_wrong_token_and_wrong_channel(channel: SandboxServer) -> None:
+    requests.post(f"{channel.url}/_sandbox/spaces",
+                  json={"platform": "youtube", "id": CHANNEL, "token": "ya29.good"}, timeout=5)
+    assert make(channel, token="ya29.good").check().ok
     assert not make(channel, token="ya29.revoked").check().ok
     with pytest.raises(AuthError):
         make(channel, token="ya29.revoked").fetch({})
     channel.state.ensure_space("youtube", "UCautrechaine0000000000", "Autre")
     result = make(channel, token="ya29.UCautrechaine0000000000").check()
     assert not result.ok and "UCautrechaine0000000000" in result.message
-    assert make(channel).check().ok
 
 
 def test_options_are_checked() -> None:
