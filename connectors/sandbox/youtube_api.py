@@ -251,6 +251,35 @@ def _list(kind: str, items: list[dict[str, Any]], extra: dict[str, Any]) -> Resp
 # --- routes ----------------------------------------------------------------------------------
 
 
+@blueprint.post("/token")
+def oauth_token() -> Any:
+    """Google's OAuth 2.0 token endpoint, refresh_token grant only.
+
+    A refresh token ``1//<channel-id>`` of a known channel gives that channel's access token (its
+    ``token`` if set, else ``ya29.<channel-id>``), valid one hour.
+    """
+    form = request.form
+    note_call("youtube", None)
+    if form.get("grant_type") != "refresh_token":
+        return jsonify({"error": "unsupported_grant_type",
+                        "error_description": "Invalid grant_type"}), 400
+    if not form.get("client_id") or not form.get("client_secret"):
+        return jsonify({"error": "invalid_client", "error_description": "Unauthorized"}), 401
+    refresh = form.get("refresh_token", "")
+    channel_id = refresh[3:] if refresh.startswith("1//") else ""
+    space = state().spaces.get(("youtube", channel_id))
+    if space is None:
+        return jsonify({"error": "invalid_grant",
+                        "error_description": "Token has been expired or revoked."}), 400
+    note_call("youtube", space.id)
+    return jsonify({
+        "access_token": space.token or f"ya29.{space.id}",
+        "expires_in": 3599,
+        "scope": "https://www.googleapis.com/auth/youtube.force-ssl",
+        "token_type": "Bearer",
+    })
+
+
 @blueprint.get("/youtube/v3/commentThreads")
 def comment_threads() -> Any:
     args = request.args
