@@ -148,7 +148,7 @@ class XOptions(ConnectorOptions):
     # Posts per page (search: 10-100; billed per post returned, not per page).
     max_results: int = Field(default=100, ge=10, le=100)
     # At most this many pages per query and poll (a bound on what one poll may cost).
-    max_pages: int = Field(default=10, ge=1, le=100)
+    max_pages: int = Field(default=10, ge=1, le=100)  # then the rest is read next poll
     # Hide/unhide calls allowed per 15 minutes (X allows 50 per user).
     hide_limit: int = Field(default=HIDE_LIMIT, ge=1, le=HIDE_LIMIT)
 
@@ -415,8 +415,9 @@ class XConnector(Connector):
             params["start_time"] = window_start + dt.timedelta(minutes=1)
         posts: list[RemotePost] = []
         newest_post = int(posts_since) if posts_since and posts_since.isdigit() else 0
+        timeline_cut: list[str] = []
         for body in self._pages("timeline", self.client.get_users_tweets, self.platform_id,
-                                **params):
+                                truncated=timeline_cut, **params):
             calls += 1
             for tweet in body.get("data") or []:
                 if not isinstance(tweet, dict) or not tweet.get("id"):
@@ -436,15 +437,22 @@ class XConnector(Connector):
         known = [c for c in known if snowflake_time(c) > window_start]
         fresh = [p.platform_id for p in posts if p.platform_id not in known]
         self._own_conversations.update(known + fresh)
-        replies_since = cursor.get("replies_since_id") or None
+        # Replies cursor: every reply up to replies_since_id is read. While a backlog remains (a
+        # poll stopped at max_pages: pages come newest first), the replies between
+        # replies_since_id and replies_until_id are still to read, and replies_newest_id is the
+        # newest already read.
+        replies_since = _digits(cursor.get("replies_since_id"))
+        until = _digits(cursor.get("replies_until_id"))
+        newest_seen = _digits(cursor.get("replies_newest_id"))
         if replies_since and snowflake_time(replies_since) <= now - dt.timedelta(
             days=RECENT_SEARCH_DAYS, minutes=-1
         ):
-            replies_since = None  # older than recent search accepts: read the whole window
+            replies_since = until = newest_seen = None  # too old for recent search: whole window
         comments: dict[str, RemoteComment] = {}
-        newest_reply = int(replies_since) if replies_since and replies_since.isdigit() else 0
-        groups = [(known, replies_since), (fresh, None)]
-        for conversations, since_id in groups:
+        read: dict[str, list[int]] = {"known": [], "fresh": []}
+        cut: dict[str, bool] = {"known": False, "fresh": False}
+        groups = [("known", known, replies_since, until), ("fresh", fresh, None, None)]
+        for group, conversations, since_id, until_id in groups:
             for query in conversation_queries(conversations):
                 search: dict[str, Any] = {
                     "max_results": self.options.max_results,
@@ -457,29 +465,47 @@ class XConnector(Connector):
                     search["since_id"] = since_id
                 else:
                     search["start_time"] = window_start + dt.timedelta(minutes=1)
+                if until_id:
+                    search["until_id"] = until_id
+                truncated: list[str] = []
                 for body in self._pages("search", self.client.search_recent_tweets, query,
-                                        **search):
+                                        truncated=truncated, **search):
                     calls += 1
                     for comment in self.parse_replies(body):
                         comments[comment.platform_id] = comment
-                        newest_reply = max(newest_reply, int(comment.platform_id))
+                        read[group].append(int(comment.platform_id))
+                cut[group] = cut[group] or bool(truncated)
 
         new_cursor = {
             "conversations": ",".join(sorted(set(known + fresh), key=int, reverse=True)),
         }
+        if "timeline" in timeline_cut:
+            newest_post = int(posts_since) if posts_since and posts_since.isdigit() else 0
         if newest_post:
             new_cursor["posts_since_id"] = str(newest_post)
-        if newest_reply:
-            new_cursor["replies_since_id"] = str(newest_reply)
+        everything = read["known"] + read["fresh"]
+        top = max([int(x) for x in (newest_seen, until) if x] + everything, default=0)
+        if cut["known"]:
+            # Keep the floor; the next poll reads below the oldest reply read now.
+            if replies_since:
+                new_cursor["replies_since_id"] = replies_since
+            new_cursor["replies_until_id"] = str(min(read["known"], default=int(until or top)))
+            new_cursor["replies_newest_id"] = str(top)
+        elif top or replies_since:
+            new_cursor["replies_since_id"] = str(max(top, int(replies_since or 0)))
         ordered = sorted(comments.values(), key=lambda c: int(c.platform_id))
         return FetchResult(
             comments=ordered, cursor=new_cursor, posts=posts, calls=calls, usage=self.last_usage()
         )
 
     def _pages(
-        self, endpoint: str, method: Callable[..., Any], *args: Any, **params: Any
+        self, endpoint: str, method: Callable[..., Any], *args: Any,
+        truncated: list[str] | None = None, **params: Any,
     ) -> Iterable[Mapping[str, Any]]:
-        """Yield the pages of a paginated read, following ``meta.next_token`` (bounded)."""
+        """Yield the pages of a paginated read, following ``meta.next_token``.
+
+        At most ``max_pages``: if more remain, ``endpoint`` is appended to ``truncated``.
+        """
         token_name = "next_token" if endpoint == "search" else "pagination_token"
         for _page in range(self.options.max_pages):
             body = self._call(endpoint, method, *args, **params)
@@ -489,8 +515,10 @@ class XConnector(Connector):
             if not next_token:
                 return
             params[token_name] = next_token
-        log.warning("X space %s: stopped after %d pages of %s", self.platform_id,
-                    self.options.max_pages, endpoint)
+        if truncated is not None:
+            truncated.append(endpoint)
+        log.warning("X space %s: stopped after %d pages of %s; the rest is read next poll",
+                    self.platform_id, self.options.max_pages, endpoint)
 
     # --- moderation ---------------------------------------------------------------------------
 
@@ -634,6 +662,10 @@ class XConnector(Connector):
 
     def close(self) -> None:
         self.client.session.close()
+
+
+def _digits(value: str | None) -> str | None:
+    return value if value and value.isdigit() else None
 
 
 def conversation_queries(conversations: list[str], limit: int = SEARCH_QUERY_MAX) -> list[str]:

@@ -17,6 +17,10 @@ reset at midnight Pacific time): a list 1, setModerationStatus 50, delete 50. Th
 counts what it spends, keeps to the space's ``daily_budget`` (and keeps ``moderation_reserve``
 units of it for hiding and restoring), and raises RateLimited until the next reset rather than
 going over. The count is carried in the cursor, so a restart does not forget the day's spending.
+
+Credentials: an access token renewed outside Vigie (``access_token``), or ``client_id``,
+``client_secret`` and ``refresh_token``, from which the connector obtains access tokens itself
+(Google's token endpoint; Google access tokens last an hour).
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ DEFAULT_DAILY_QUOTA = 10_000
 COSTS = {"list": 1, "setModerationStatus": 50, "delete": 50}
 # The only moderation statuses Vigie ever sends. Never "rejected" (irreversible).
 SAFE_STATUSES: frozenset[str] = frozenset({"heldForReview", "published"})
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an address
+REFRESH_SECRETS = ("client_id", "client_secret", "refresh_token")
 GENERATED_HANDLE = re.compile(r"^@user-[a-z0-9]{6,}$", re.IGNORECASE)
 
 
@@ -148,8 +154,10 @@ class YouTubeConnector(Connector):
 
     kind: ClassVar[str] = "youtube"
     display_name: ClassVar[str] = "YouTube"
-    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
-    optional_secrets: ClassVar[tuple[str, ...]] = ("api_key",)
+    required_secrets: ClassVar[tuple[str, ...]] = ()
+    optional_secrets: ClassVar[tuple[str, ...]] = ("access_token", *REFRESH_SECRETS, "api_key")
+    # An access token renewed outside Vigie, or what Vigie needs to renew it itself.
+    secret_sets: ClassVar[tuple[tuple[str, ...], ...]] = (("access_token",), REFRESH_SECRETS)
     Options: ClassVar[type[ConnectorOptions]] = YouTubeOptions
     default_api_base_url: ClassVar[str] = "https://www.googleapis.com"
     can_delete: ClassVar[bool] = False  # comments.delete: only a comment's own author may
@@ -158,16 +166,82 @@ class YouTubeConnector(Connector):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.can_refresh = all(self.secrets.get(name) for name in REFRESH_SECRETS)
         token = self.secrets.get("access_token")
-        if not token:
-            raise AuthError(_("YouTube needs an OAuth access token (secret access_token)."))
+        if not token and not self.can_refresh:
+            raise AuthError(
+                _("YouTube needs an OAuth access token (secret access_token), or client_id, "
+                  "client_secret and refresh_token to obtain one.")
+            )
+        # Google's token endpoint; beside the API when the space points elsewhere (the sandbox).
+        self.token_url = (
+            GOOGLE_TOKEN_URL
+            if self.api_base_url == self.default_api_base_url
+            else f"{self.api_base_url}/token"
+        )
         self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
         self.session.headers["Accept"] = "application/json"
+        self.token_expires_at: dt.datetime | None = None
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
         self.api_key = self.secrets.get("api_key")
         self.now: Callable[[], dt.datetime] = utcnow
         self.quota = QuotaLedger()
         self._owner_comments: set[str] = set()
+
+    def _refresh(self) -> None:
+        """Obtain a new access token from the refresh token. Raise AuthError if refused."""
+        data = {
+            "grant_type": "refresh_token",
+            "client_id": self.secrets["client_id"],
+            "client_secret": self.secrets["client_secret"],
+            "refresh_token": self.secrets["refresh_token"],
+        }
+        try:
+            response = self.session.post(self.token_url, data=data, timeout=self.timeout)
+        except requests.Timeout:
+            raise Unreachable(_("Google's token service did not answer in time.")) from None
+        except requests.RequestException as error:
+            raise Unreachable(
+                _("Google's token service cannot be reached: {reason}").format(
+                    reason=type(error).__name__
+                )
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code >= 500:
+            raise Unreachable(
+                _("Google's token service answered with a server error ({status}).").format(
+                    status=response.status_code
+                )
+            )
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not response.ok or not isinstance(token, str) or not token:
+            reason = body.get("error", response.status_code) if isinstance(body, dict) else ""
+            raise AuthError(
+                _("Google refused to renew the YouTube token ({reason}): authorize Vigie again "
+                  "for this channel.").format(reason=reason),
+                code=str(reason),
+            )
+        try:
+            lifetime = int(body.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            lifetime = 3600
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.token_expires_at = self.now() + dt.timedelta(seconds=lifetime)
+
+    def _ensure_token(self) -> None:
+        """Renew the access token when it is missing or expires within a minute."""
+        if not self.can_refresh:
+            return
+        expires = self.token_expires_at
+        if (
+            "Authorization" not in self.session.headers
+            or (expires is not None and expires - self.now() < dt.timedelta(minutes=1))
+        ):
+            self._refresh()
 
     # --- transport and quota ---------------------------------------------------------------
 
@@ -195,18 +269,17 @@ class YouTubeConnector(Connector):
         purpose: Literal["read", "moderate"] = "read",
     ) -> dict[str, Any]:
         """Make one call (after counting its cost); return its JSON body ({} for 204)."""
+        self._ensure_token()
         self._spend(cost, purpose)
         if self.api_key:
             params = {**params, "key": self.api_key}
         url = f"{self.api_base_url}/youtube/v3/{path}"
-        try:
-            response = self.session.request(method, url, params=params, timeout=self.timeout)
-        except requests.Timeout:
-            raise Unreachable(_("YouTube did not answer in time.")) from None
-        except requests.RequestException as error:
-            raise Unreachable(
-                _("YouTube cannot be reached: {reason}").format(reason=type(error).__name__)
-            ) from None
+        response = self._send(method, url, params)
+        if response.status_code == 401 and self.can_refresh:
+            # The token was revoked or expired early: renew it once and try again.
+            self._refresh()
+            self._spend(cost, purpose)
+            response = self._send(method, url, params)
         if response.status_code == 204:
             return {}
         try:
@@ -218,6 +291,16 @@ class YouTubeConnector(Connector):
                 raise BadPayload(_("YouTube answered something that is not a JSON object."))
             return body
         raise self._error(response.status_code, body, purpose)
+
+    def _send(self, method: str, url: str, params: dict[str, Any]) -> requests.Response:
+        try:
+            return self.session.request(method, url, params=params, timeout=self.timeout)
+        except requests.Timeout:
+            raise Unreachable(_("YouTube did not answer in time.")) from None
+        except requests.RequestException as error:
+            raise Unreachable(
+                _("YouTube cannot be reached: {reason}").format(reason=type(error).__name__)
+            ) from None
 
     def _error(self, status: int, body: Any, purpose: str) -> Exception:
         """Map a YouTube error (``{"error": {"code", "message", "errors": [{"reason"}]}}``)."""
@@ -490,6 +573,7 @@ class YouTubeConnector(Connector):
             message=_("YouTube channel reachable; {left} quota units left today.").format(
                 left=self.options.daily_budget - self.quota.used
             ),
+            token_expires_at=self.token_expires_at,
         )
 
     def last_usage(self) -> Usage | None:

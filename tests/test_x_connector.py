@@ -291,3 +291,21 @@ def test_secrets_validation_says_what_is_missing() -> None:
     assert len(nothing) == 1 and "user_token" in nothing[0] and "consumer_key" in nothing[0]
     with pytest.raises(AuthError):
         XConnector(platform_id=SPACE, secrets={"consumer_key": "ck"})
+
+
+def test_a_poll_cut_short_does_not_skip_the_older_replies(space: SandboxServer) -> None:
+    connector = make(space, max_results=10, max_pages=2)
+    first = connector.fetch({})
+    ids = [post_reply(space, f"r{i}") for i in range(45)]
+    second = connector.fetch(first.cursor)  # the newest 20 (pages come newest first)
+    assert [c.platform_id for c in second.comments] == ids[25:]
+    assert second.cursor["replies_until_id"] == ids[25]
+    newer = post_reply(space, "arrivée pendant le rattrapage")
+    third = connector.fetch(second.cursor)  # the next 20 below, still not all
+    assert [c.platform_id for c in third.comments] == ids[5:25]
+    fourth = connector.fetch(third.cursor)  # the last 5: the backlog is read
+    assert [c.platform_id for c in fourth.comments] == ids[:5]
+    assert "replies_until_id" not in fourth.cursor
+    fifth = connector.fetch(fourth.cursor)  # then what came meanwhile, once
+    assert [c.platform_id for c in fifth.comments] == [newer]
+    assert connector.fetch(fifth.cursor).comments == []

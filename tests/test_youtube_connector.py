@@ -238,7 +238,7 @@ def test_faults_are_mapped(channel: SandboxServer, kind: str, code: str | None,
 
 
 def test_real_quota_exhaustion_is_mapped(channel: SandboxServer) -> None:
-    requests.post(f"{channel.url}/_sandbox/youtube/quota", json={"limit": 10, "used": 10},
+    requests.post(f"{channel.url}/_sandbox/youtube/quota", json={"limit": 10, "used": 10, "channel": CHANNEL},
                   timeout=5)
     with pytest.raises(RateLimited) as raised:
         make(channel).fetch({})
@@ -248,13 +248,15 @@ def test_real_quota_exhaustion_is_mapped(channel: SandboxServer) -> None:
 
 
 def test_wrong_token_and_wrong_channel(channel: SandboxServer) -> None:
+    requests.post(f"{channel.url}/_sandbox/spaces",
+                  json={"platform": "youtube", "id": CHANNEL, "token": "ya29.good"}, timeout=5)
+    assert make(channel, token="ya29.good").check().ok
     assert not make(channel, token="ya29.revoked").check().ok
     with pytest.raises(AuthError):
         make(channel, token="ya29.revoked").fetch({})
     channel.state.ensure_space("youtube", "UCautrechaine0000000000", "Autre")
     result = make(channel, token="ya29.UCautrechaine0000000000").check()
     assert not result.ok and "UCautrechaine0000000000" in result.message
-    assert make(channel).check().ok
 
 
 def test_options_are_checked() -> None:
@@ -271,3 +273,41 @@ def test_quota_resets_at_midnight_pacific() -> None:
     assert next_quota_reset(summer) == dt.datetime(2026, 7, 15, 7, 0, tzinfo=dt.UTC)
     spring = dt.datetime(2026, 3, 8, 9, 0, tzinfo=dt.UTC)  # the day clocks move forward
     assert next_quota_reset(spring) == dt.datetime(2026, 3, 9, 7, 0, tzinfo=dt.UTC)
+
+
+def test_refresh_token_obtains_and_renews_access_tokens(channel: SandboxServer) -> None:
+    secrets = {"client_id": "cid.apps.googleusercontent.com", "client_secret": "csecret",
+               "refresh_token": f"1//{CHANNEL}"}
+    connector = YouTubeConnector(platform_id=CHANNEL, secrets=secrets, api_base_url=channel.url,
+                                 timeout=5)
+    connector.now = channel.state.now
+    comment_id = post_comment(channel, "texte")
+    result = connector.check()
+    assert result.ok and result.token_expires_at is not None
+    assert dt.timedelta(minutes=59) < result.token_expires_at - channel.state.now() \
+        <= dt.timedelta(hours=1)
+    connector.hide(comment_id)
+    token_calls = [c for c in calls(channel)["data"] if c["path"] == "/token"]
+    assert len(token_calls) == 1  # one token for both calls
+    assert token_calls[0]["query"]["grant_type"] == "refresh_token"
+    assert {"client_secret", "refresh_token"}.isdisjoint(token_calls[0]["query"])  # not logged
+    channel.state.advance(3600)
+    connector.unhide(comment_id)
+    assert len([c for c in calls(channel)["data"] if c["path"] == "/token"]) == 2
+    # A token revoked early: one renewal, then the call is made again.
+    requests.post(f"{channel.url}/_sandbox/spaces",
+                  json={"platform": "youtube", "id": CHANNEL, "token": "ya29.rotated"}, timeout=5)
+    assert connector.fetch({}).comments
+    assert len([c for c in calls(channel)["data"] if c["path"] == "/token"]) == 3
+
+
+def test_refused_refresh_token_is_an_auth_error(channel: SandboxServer) -> None:
+    connector = YouTubeConnector(
+        platform_id=CHANNEL, api_base_url=channel.url, timeout=5,
+        secrets={"client_id": "cid", "client_secret": "cs", "refresh_token": "1//revoked"})
+    with pytest.raises(AuthError) as raised:
+        connector.fetch({})
+    assert "invalid_grant" in str(raised.value) and "cs" not in str(raised.value).split()
+    assert not connector.check().ok
+    with pytest.raises(AuthError):
+        YouTubeConnector(platform_id=CHANNEL, secrets={"client_id": "cid"})

@@ -29,7 +29,9 @@ PLATFORM_MODULES: tuple[str, ...] = (
     "connectors.sandbox.youtube_api",
 )
 
-SENSITIVE_PARAMS = {"access_token", "key", "appsecret_proof", "client_secret", "input_token"}
+SENSITIVE_PARAMS = {
+    "access_token", "key", "appsecret_proof", "client_secret", "input_token", "refresh_token",
+}
 
 control = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
 

@@ -81,14 +81,25 @@ class _Caller:
         self.key = key  # rate-limit bucket
 
 
-def _caller() -> _Caller | tuple[Response, int]:
+def _caller(hint: str | None) -> _Caller | tuple[Response, int]:
+    """Who calls: the account a token belongs to, or None for an app-only token.
+
+    ``hint`` is the account the request is about (the timeline's user, the conversation's
+    owner): an account without a set ``token`` accepts any token, as in the rest of the sandbox.
+    """
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         token = header[len("Bearer "):].strip()
         with state().locked() as st:
-            for space in st.spaces.values():
-                if space.platform == "x" and space.token and space.token == token:
+            accounts = [s for s in st.spaces.values() if s.platform == "x"]
+            for space in accounts:
+                if space.token and space.token == token:
                     return _Caller(space.id, f"user:{space.id}")
+            open_accounts = [s.id for s in accounts if s.token is None]
+        if hint is not None and hint in open_accounts:
+            return _Caller(hint, f"user:{hint}")
+        if hint is None and request.path == "/2/users/me" and len(open_accounts) == 1:
+            return _Caller(open_accounts[0], f"user:{open_accounts[0]}")
         return _Caller(None, "app")
     if header.startswith("OAuth "):
         match = re.search(r'oauth_token="([^"]*)"', header)
@@ -155,7 +166,7 @@ def _guard(endpoint: str, space: str | None, *, user_context: bool = False) -> A
             response.headers["x-rate-limit-reset"] = str(int((state().now() + WINDOW).timestamp()))
             return response, status
         return _problem(503, "Service Unavailable", "Service Unavailable")
-    caller = _caller()
+    caller = _caller(space)
     if not isinstance(caller, _Caller):
         return caller
     if space is None and caller.user_id is not None:
@@ -387,10 +398,10 @@ def _parse_query(query: str) -> list[list[tuple[bool, str, str]]] | None:
 
 @blueprint.get("/2/tweets/search/recent")
 def search_recent() -> Any:
-    guard = _guard("search", None)
+    query = request.args.get("query", "")
+    guard = _guard("search", _query_owner(query))
     if not isinstance(guard, _Caller):
         return guard
-    query = request.args.get("query", "")
     if not query or len(query) > QUERY_MAX:
         return _invalid("query", f"There were errors processing your request: query length must "
                                  f"be between 1 and {QUERY_MAX}")
@@ -410,11 +421,16 @@ def search_recent() -> Any:
         ]
         items += [p for p in st.posts.values()
                   if p.platform == "x" and p.created_time >= oldest and _match(p, groups)]
-        conversations = {i.post if isinstance(i, SbComment) else i.id for i in items}
-        spaces = {st.posts[c].space for c in conversations if c in st.posts}
-        if len(spaces) == 1:
-            note_call("x", next(iter(spaces)))
         return _page(items, "next_token", 10, 100, 10)
+
+
+def _query_owner(query: str) -> str | None:
+    """The account whose conversations a query searches, when they are all one account's."""
+    st = state()
+    conversations = re.findall(r"conversation_id:(\d+)", query)
+    owners = {st.posts[c].space for c in conversations if c in st.posts}
+    owners |= set(re.findall(r"(?<![-\w])from:(\d+)", query))
+    return owners.pop() if len(owners) == 1 else None
 
 
 def _id_time(tweet_id: str) -> dt.datetime:
@@ -506,7 +522,8 @@ def get_tweet(tweet_id: str) -> Any:
 def hide_reply(tweet_id: str) -> Any:
     st = state()
     comment = st.comment(tweet_id)
-    guard = _guard("hidden", comment.space if comment else None, user_context=True)
+    post = st.posts.get(comment.post) if comment else None
+    guard = _guard("hidden", post.space if post else None, user_context=True)
     if not isinstance(guard, _Caller):
         return guard
     body = request.get_json(silent=True)
@@ -518,7 +535,6 @@ def hide_reply(tweet_id: str) -> Any:
             return _problem(403, "Forbidden", "You attempted to hide a Tweet that is not a reply.")
         return _problem(404, "Not Found Error", f"Could not find tweet with id: [{tweet_id}].",
                         "https://api.twitter.com/2/problems/resource-not-found")
-    post = st.posts.get(comment.post)
     if post is None or post.space != guard.user_id or _author(comment) == guard.user_id:
         return _problem(403, "Forbidden", "You attempted to hide a reply that is not part of a "
                                           "conversation you started.")

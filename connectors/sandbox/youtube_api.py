@@ -80,26 +80,37 @@ def _day() -> str:
 
 @blueprint.post("/_sandbox/youtube/quota")
 def set_quota() -> Any:
-    body = request.get_json(silent=True) or {}
-    with state().locked():
-        book = _quota()
-        if "limit" in body:
-            book["limit"] = int(body["limit"])
-        if "used" in body:
-            book["used"][_day()] = int(body["used"])
-        return jsonify({"limit": book["limit"], "used": book["used"].get(_day(), 0),
-                        "day": _day()})
+    """Set the daily quota (``limit``, every channel) or one channel's units ``used`` today."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify({"error": "expected a JSON object"}), 400
+    try:
+        with state().locked():
+            book = _quota()
+            if "limit" in body:
+                book["limit"] = int(body["limit"])
+            if "used" in body:
+                book["used"][(str(body["channel"]), _day())] = int(body["used"])
+    except (KeyError, TypeError, ValueError):
+        return jsonify({"error": "expected limit, or channel and used (numbers)"}), 400
+    return get_quota()
 
 
 @blueprint.get("/_sandbox/youtube/quota")
 def get_quota() -> Any:
+    """Return the daily quota and what each channel used today (Pacific time)."""
     with state().locked():
         book = _quota()
-        return jsonify({"limit": book["limit"], "used": book["used"].get(_day(), 0),
-                        "day": _day()})
+        used = {channel: n for (channel, day), n in book["used"].items() if day == _day()}
+        return jsonify({"limit": book["limit"], "day": _day(), "used": used})
 
 
-def _caller() -> SbSpace | None:
+def _caller(hint: str | None) -> SbSpace | None:
+    """The channel a bearer token belongs to; None (401) if none.
+
+    A channel's ``token`` when set; ``ya29.<channel-id>`` for a channel without one; and any
+    token for ``hint`` (the channel the request is about) when that channel has no set token.
+    """
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
@@ -109,9 +120,15 @@ def _caller() -> SbSpace | None:
         for space in channels:
             if space.token and space.token == token:
                 return space
-        for space in channels:
-            if space.token is None and token == f"ya29.{space.id}":
+        open_channels = [s for s in channels if s.token is None]
+        for space in open_channels:
+            if token == f"ya29.{space.id}":
                 return space
+        for space in open_channels:
+            if space.id == hint:
+                return space
+        if hint is None and request.path.endswith("/channels") and len(open_channels) == 1:
+            return open_channels[0]
     return None
 
 
@@ -135,18 +152,19 @@ def _guard(cost: int, space: str | None) -> Any:
         if code == "forbidden":
             return _error(403, "forbidden", "The request is not properly authorized.")
         return _error(503, "backendError", "Backend Error", "global")
-    caller = _caller()
+    caller = _caller(space)
     if caller is None:
         return _auth_error()
     if space is None:
         note_call("youtube", caller.id)
     with state().locked():
         book = _quota()
-        used = book["used"].get(_day(), 0)
+        key = (caller.id, _day())  # one Google Cloud project per channel in the sandbox
+        used = book["used"].get(key, 0)
         if used + cost > book["limit"]:
             note_call("youtube", space or caller.id, over_limit=True)
             return _quota_error()
-        book["used"][_day()] = used + cost
+        book["used"][key] = used + cost
     return caller
 
 
@@ -231,6 +249,35 @@ def _list(kind: str, items: list[dict[str, Any]], extra: dict[str, Any]) -> Resp
 
 
 # --- routes ----------------------------------------------------------------------------------
+
+
+@blueprint.post("/token")
+def oauth_token() -> Any:
+    """Google's OAuth 2.0 token endpoint, refresh_token grant only.
+
+    A refresh token ``1//<channel-id>`` of a known channel gives that channel's access token (its
+    ``token`` if set, else ``ya29.<channel-id>``), valid one hour.
+    """
+    form = request.form
+    note_call("youtube", None)
+    if form.get("grant_type") != "refresh_token":
+        return jsonify({"error": "unsupported_grant_type",
+                        "error_description": "Invalid grant_type"}), 400
+    if not form.get("client_id") or not form.get("client_secret"):
+        return jsonify({"error": "invalid_client", "error_description": "Unauthorized"}), 401
+    refresh = form.get("refresh_token", "")
+    channel_id = refresh[3:] if refresh.startswith("1//") else ""
+    space = state().spaces.get(("youtube", channel_id))
+    if space is None:
+        return jsonify({"error": "invalid_grant",
+                        "error_description": "Token has been expired or revoked."}), 400
+    note_call("youtube", space.id)
+    return jsonify({
+        "access_token": space.token or f"ya29.{space.id}",
+        "expires_in": 3599,
+        "scope": "https://www.googleapis.com/auth/youtube.force-ssl",
+        "token_type": "Bearer",
+    })
 
 
 @blueprint.get("/youtube/v3/commentThreads")

@@ -1,0 +1,35 @@
+"""Every registered connector declares what the interface requires (urlwatch's
+``test_required_classattrs_in_subclasses`` habit)."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from connectors import registry
+from connectors.base import Connector, ConnectorOptions
+
+
+@pytest.mark.parametrize("kind", sorted(registry.MODULES))
+def test_connector_declares_the_interface(kind: str) -> None:
+    try:
+        cls = registry.get(kind)
+    except (KeyError, ModuleNotFoundError):
+        pytest.skip(f"no connector for {kind} on this branch")
+    assert issubclass(cls, Connector) and not inspect.isabstract(cls)
+    assert cls.kind == kind
+    assert isinstance(cls.display_name, str) and cls.display_name
+    assert isinstance(cls.required_secrets, tuple)
+    assert isinstance(cls.optional_secrets, tuple)
+    assert not set(cls.required_secrets) & set(cls.optional_secrets)
+    declared = set(cls.required_secrets) | set(cls.optional_secrets)
+    for names in cls.secret_sets:
+        assert names and set(names) <= declared, f"{kind}: secret_sets names undeclared secrets"
+    if not cls.secret_sets:
+        assert cls.required_secrets, f"{kind}: no secret is required and no set is declared"
+    assert issubclass(cls.Options, ConnectorOptions)
+    assert cls.Options.model_config.get("extra") == "forbid"
+    cls.Options()  # every option has a default
+    assert cls.default_api_base_url.startswith("https://")
+    assert isinstance(cls.can_delete, bool)
