@@ -16,9 +16,10 @@ from watcher import logs
 from watcher.config import load_config
 from watcher.errors import SecretError, UsageError, VigieError
 from watcher.i18n import _, set_language
+from watcher.resources import shipped
 from watcher.store.db import Store
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config" / "vigie.toml"
+EXAMPLE_CONFIG = shipped("vigie.toml")
 
 
 def _config(args: argparse.Namespace):  # noqa: ANN202 - returns watcher.config.Config

@@ -23,10 +23,10 @@ from watcher.categories import label
 from watcher.config import load_config
 from watcher.daemon import Daemon
 from watcher.i18n import _, current_language
+from watcher.resources import shipped
 from watcher.store.models import Action, Comment, Verdict
 
-REPO = Path(__file__).resolve().parents[1]
-SCENARIO = REPO / "config" / "demo" / "scenario.json"
+SCENARIO = shipped("demo", "scenario.json")
 TOKEN_ENV = "VIGIE_DEMO_PAGE_TOKEN"  # noqa: S105 - the name of a variable
 
 CONFIG_TEMPLATE = """\

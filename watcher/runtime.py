@@ -71,7 +71,11 @@ class Runtime:
             config=config,
             store=store or open_store(config.database_url, config.store.busy_timeout_ms),
             policy=policy
-            or load_policy(tuple(config.policy.extra_dirs), config.policy.model),
+            or load_policy(
+                tuple(config.policy.extra_dirs),
+                config.policy.model,
+                repetition_window_hours=config.policy.repetition_window_hours,
+            ),
             thresholds=thresholds_from(config),
             environ=dict(os.environ) if environ is None else environ,
         )
