@@ -53,3 +53,38 @@ def test_comment_unique_per_platform_id(store: Store) -> None:
     with pytest.raises(sa.exc.IntegrityError), store.session() as session:
         session.add(Comment(space_id="s1", platform="facebook", platform_id="c1", text="b",
                             created_time=now))
+
+
+def test_upgrade_from_the_first_schema_keeps_data(database_url: str) -> None:
+    """A store left at revision 0001 by an older Vigie is migrated with its rows intact."""
+    from alembic import command
+
+    from watcher.store.db import alembic_config
+    from watcher.store.models import Verdict
+
+    old = Store(database_url)
+    config = alembic_config(database_url)
+    with old.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    assert old.current_revision() == "0001"
+    with old.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO spaces (id, platform, platform_id, name, owner, mode, health, "
+            "consecutive_failures, active, created_at) VALUES ('s1', 'facebook', '1', 'S', 'O', "
+            "'observe', 'ok', 0, true, '2026-01-01 00:00:00')"
+        )
+    before, after = old.upgrade()
+    assert before == "0001" and after == old.head_revision()
+    now = dt.datetime.now(dt.UTC)
+    with old.session() as session:
+        assert session.get(Space, "s1").mode == "observe"
+        session.add(Comment(space_id="s1", platform="facebook", platform_id="c1", text="x",
+                            created_time=now))
+        session.flush()
+        comment = session.exec(select(Comment)).one()
+        session.add(Verdict(comment_id=comment.id, action="review", decision="observe_review",
+                            mode="observe", classifier_version="t"))
+    with old.session() as session:
+        assert session.exec(select(Verdict)).one().decision == "observe_review"
+    old.dispose()

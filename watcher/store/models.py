@@ -117,7 +117,7 @@ class Verdict(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     comment_id: int = Field(foreign_key="comments.id", unique=True)
     action: str = Field(max_length=8)  # hide | review | allow (the classifier's proposal)
-    decision: str = Field(max_length=12)  # hide | review | allow | observe_hide (after mode)
+    decision: str = Field(max_length=20)  # hide | review | allow | observe_hide | observe_review
     mode: str = Field(max_length=10)  # the space's mode when decided
     categories: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     scores: dict[str, float] = Field(default_factory=dict, sa_type=sa.JSON)
