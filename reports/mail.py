@@ -51,11 +51,12 @@ def build_message(
     message["Date"] = format_datetime(when.astimezone(dt.UTC))
     message["Message-ID"] = make_msgid("vigie", domain=sender.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = "fr-CA" if language == "fr" else "en-CA"
     for name, value in (headers or {}).items():
         message[name] = value
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
+    # After the parts: set_content and add_alternative move Content-* headers into the parts.
+    message["Content-Language"] = "fr-CA" if language == "fr" else "en-CA"
     return message
 
 
