@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 import reportdata as rd
+
 from reports.service import render_weekly
 from watcher.store.db import Store
 

@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import reportdata as rd
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-import reportdata as rd
 from reports import period, privacy
 from reports.digest import build_digest
 from reports.i18n import LOCALE_DIR

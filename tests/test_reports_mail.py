@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import reportdata as rd
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
@@ -24,7 +25,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlmodel import col, select
 
-import reportdata as rd
 from reports import service
 from watcher.store.db import Store
 from watcher.store.models import AuditEvent, Report, Space, Verdict
