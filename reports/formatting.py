@@ -7,8 +7,10 @@ the configured time zone.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_interval, format_time
 from babel.numbers import format_decimal, format_percent
 
@@ -19,8 +21,14 @@ LOCALES = {"fr": "fr_CA", "en": "en_CA"}
 PLATFORM_LABELS = {"facebook": "Facebook", "instagram": "Instagram", "x": "X", "youtube": "YouTube"}
 
 
-def locale() -> str:
-    return LOCALES.get(current_language(), "fr_CA")
+@cache
+def _parsed(tag: str) -> Locale:
+    return Locale.parse(tag)
+
+
+def locale() -> Locale:
+    """Return the Babel locale of the current language (parsed once)."""
+    return _parsed(LOCALES.get(current_language(), "fr_CA"))
 
 
 def number(value: float | int | None) -> str:

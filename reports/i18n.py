@@ -9,5 +9,5 @@ from watcher.i18n import ngettext_for, translator
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "reports"
 
-_ = translator(DOMAIN, LOCALE_DIR)
+_ = translator("reports", LOCALE_DIR)  # the literal domain is what tools/i18n_sync.py reads
 ngettext = ngettext_for(DOMAIN, LOCALE_DIR)

@@ -464,7 +464,8 @@ def send_health_notice(
 ) -> None:
     """Tell the system administrators and the communications service that a space needs them
     (token expired or revoked, space unhealthy), once per incident: not again until the space
-    has had a successful poll. Raise UsageError for an unknown space.
+    has had a successful poll. A space unknown to both the configuration and the store is
+    logged and ignored.
     """
     if not config.alerts.enabled:
         return
@@ -478,8 +479,12 @@ def send_health_notice(
             query = query.where(Report.created_at > space.last_good_poll_at)
         if session.exec(query.limit(1)).first() is not None:
             return
-        with use_language(language):
-            mail = build_health(config, session, space_id, message, now)
+        try:
+            with use_language(language):
+                mail = build_health(config, session, space_id, message, now)
+        except UsageError as error:  # a space neither configured nor stored: nothing to tell
+            log.error("health notice for %s not sent: %s", space_id, error)
+            return
         report = _archive(session, kind="health", period=now.strftime("%Y-%m-%d"),
                           scope=space_id, rendered=render("health", mail, language),
                           recipients=health_recipients(config), language=language, now=now)

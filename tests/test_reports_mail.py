@@ -430,3 +430,26 @@ def test_demo_outbox(store: Store, tmp_path: Path) -> None:
     assert "semaine en cours" in paths[1].read_text(encoding="utf-8")
     with store.session() as session:
         assert session.exec(select(Report)).all() == []  # the schedule is not disturbed
+
+
+def test_health_notice_for_an_unknown_space_is_ignored(store: Store, tmp_path: Path) -> None:
+    config = rd.make_config(tmp_path)
+    service.send_health_notice(config, store, "nowhere", "token revoked", rd.DUE)
+    with store.session() as session:
+        assert session.exec(select(Report)).all() == []
+
+
+def test_alert_in_english_without_smtp(store: Store, tmp_path: Path) -> None:
+    expected = rd.populate(store)
+    data = rd.config_dict(tmp_path)
+    data["vigie"]["language"] = "en"
+    config = rd.make_config(tmp_path).model_validate(data)
+    assert service.send_pending_alerts(config, store, rd.DUE) == 1
+    with store.session() as session:
+        report = session.exec(select(Report)).one()
+    assert report.status == "outbox" and report.language == "en"
+    assert report.subject == "URGENT — Vigie alert, École secondaire Kénogami: Illegal content"
+    assert "Threat of violence — “Je vais te tuer”" in report.text
+    assert f"/items/{expected['threat_id']}" in report.html
+    eml, html = service.outbox_paths(config, report)
+    assert eml.is_file() and html.read_text(encoding="utf-8") == report.html
