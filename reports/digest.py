@@ -6,7 +6,9 @@ Definitions (the documentation for readers is docs/reports.md):
   replies left out;
 - *hidden*: comments whose ``hide`` action was carried out during the week (``actions.done_at``);
   *observed*: verdicts ``observe_hide`` of the week (a space in observe mode);
-- *queued*: verdicts ``review`` of the week; *still pending*: those whose review is not done;
+- *queued*: verdicts ``review`` (or ``observe_review``) of the week; *still pending*: those whose
+  review is not done; the *backlog*: every comment whose review is pending and that was not
+  hidden (doubtful ones, and those an observe-mode space would have hidden);
 - *restored*: ``unhide`` actions of the week requested by an administrator (``admin:<name>``);
 - *median time to hide*: ``done_at`` of the hide action minus the comment's ``created_time``;
 - a comment's category: the administrator's label when there is one, else the verdict's first
@@ -265,7 +267,7 @@ class _Facts:
                     Verdict.created_at < self.end,
                     col(Comment.space_id).in_(ids),
                     sa.or_(
-                        col(Verdict.decision).in_(("observe_hide", "review")),
+                        col(Verdict.decision).in_(("observe_hide", "review", "observe_review")),
                         col(Verdict.alert).is_(True),
                     ),
                 )
@@ -287,8 +289,8 @@ class _Facts:
                 continue
             flag = _Flag(comment_id, space_id, created_at,
                          self._category(comment_id, categories, labels), status == "pending")
-            if decision in ("observe_hide", "review"):
-                self.flags[decision][index].append(flag)
+            if decision in ("observe_hide", "review", "observe_review"):
+                self.flags[decision.replace("observe_review", "review")][index].append(flag)
             if alert:
                 self.flags["alert"][index].append(flag)
 
@@ -629,6 +631,15 @@ def _comment_rows(session: Session, ids: Sequence[int]) -> dict[int, tuple[Comme
     return {comment.id: (comment, verdict) for comment, verdict in rows if comment.id is not None}
 
 
+def _awaiting_decision() -> tuple[Any, ...]:
+    """Conditions for a comment waiting for an administrator with nothing done on the platform:
+    review pending, and not hidden (hidden comments awaiting confirmation are already handled)."""
+    return (
+        Comment.review_status == "pending",
+        sa.or_(col(Verdict.decision).is_(None), col(Verdict.decision) != "hide"),
+    )
+
+
 # --- The digest -------------------------------------------------------------------------------
 
 
@@ -664,7 +675,8 @@ def build_digest(
     if ids:
         for key, count in session.exec(
             select(Comment.space_id, func.count())
-            .where(col(Comment.space_id).in_(ids), Comment.review_status == "pending")
+            .outerjoin(Verdict, col(Verdict.comment_id) == Comment.id)
+            .where(col(Comment.space_id).in_(ids), *_awaiting_decision())
             .group_by(Comment.space_id)
         ):
             backlog_by_space[key] = int(count)
@@ -727,7 +739,7 @@ def build_digest(
             session.exec(
                 select(Comment, Verdict)
                 .outerjoin(Verdict, col(Verdict.comment_id) == Comment.id)
-                .where(col(Comment.space_id).in_(ids), Comment.review_status == "pending")
+                .where(col(Comment.space_id).in_(ids), *_awaiting_decision())
                 .order_by(col(Comment.created_time), col(Comment.id))
                 .limit(ITEM_LIMIT)
             )

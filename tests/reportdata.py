@@ -98,12 +98,14 @@ def add_comment(
     alert: bool = False,
     hidden_after: dt.timedelta | None = None,
     restored_after: dt.timedelta | None = None,
-    review_status: str = "none",
+    review_status: str | None = None,
     label: str | None = None,
     by_owner: bool = False,
 ) -> Comment:
     """Add a comment, its verdict and the actions carried out on it."""
     number = next(_ids)
+    if review_status is None:  # as the pipeline does: every flagged comment awaits a person
+        review_status = "pending" if decision not in (None, "allow") else "none"
     platform = space_id.split("-")[-1].replace("fb", "facebook").replace("ig", "instagram")
     platform = {"yt": "youtube"}.get(platform, platform)
     author_id, author_name = author or (f"user-{number}", f"Utilisateur Numéro{number}")
@@ -231,6 +233,9 @@ def populate(store: Store) -> dict[str, Any]:
             add_comment(session, "csdlj-yt", at + dt.timedelta(days=2, hours=n),
                         "Les gens de cette origine sont tous pareils", decision="observe_hide",
                         categories=("discrimination",))
+        add_comment(session, "csdlj-yt", at + dt.timedelta(days=3, hours=5),
+                    "Première! Première! Première!", decision="observe_review",
+                    categories=("disgracieux_repetitif",))
         # Polls of the week: the Instagram account fails most of them.
         for n in range(10):
             started = at + dt.timedelta(hours=12 * n)
@@ -242,12 +247,13 @@ def populate(store: Store) -> dict[str, Any]:
                                 finished_at=started + dt.timedelta(seconds=2), ok=True,
                                 new_comments=3))
     return {
-        # Page: 22 plain + 8 flagged (its own reply left out); Instagram 5; YouTube 9 + 3.
-        "new": 47,
+        # Page: 22 plain + 8 flagged (its own reply left out); Instagram 5; YouTube 9 + 3 + 1.
+        "new": 48,
         "hidden": 6,  # two insults, the phone number, the spam, the threat, the restored one
         "observed": 3,
-        "queued": 2,
-        "still_pending": 1,
+        "queued": 3,  # two on the page, one on YouTube (observe mode)
+        "still_pending": 2,
+        "backlog": 5,  # the hostile one, three YouTube ones observed, one YouTube to review
         "restored": 1,
         "alerts": 1,
         "median": "25 min",  # 5, 10, 20, 30, 40 and 120 minutes

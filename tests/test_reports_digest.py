@@ -66,7 +66,7 @@ def test_digest_model_counts_every_section(store: Store, tmp_path: Path) -> None
     assert totals.restored == expected["restored"]
     assert totals.alerts == expected["alerts"]
     assert totals.median_hide_seconds == 25 * 60
-    assert digest.backlog == 1
+    assert digest.backlog == expected["backlog"]
     # Four earlier weeks of 20 comments and 2 hidden in one hour each.
     assert [h.label for h in digest.history] == [
         "2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47"
@@ -75,7 +75,7 @@ def test_digest_model_counts_every_section(store: Store, tmp_path: Path) -> None
     assert digest.compared_weeks == 4
     changes = {c.key: c for c in digest.changes}
     assert changes["hidden"].average == 2 and changes["hidden"].percent == pytest.approx(200)
-    assert changes["new_comments"].percent == pytest.approx((47 - 20) / 20 * 100)
+    assert changes["new_comments"].percent == pytest.approx((expected["new"] - 20) / 20 * 100)
     assert changes["median_hide_seconds"].direction == "down"
     assert changes["restored"].direction == "new"
     # Chart: comments of the week by category.
@@ -85,7 +85,8 @@ def test_digest_model_counts_every_section(store: Store, tmp_path: Path) -> None
     assert chart["commercial_pourriel"].count == 2
     assert chart["illegal"].hidden == 1 and chart["atteinte_droits"].hidden == 1
     assert chart["diffamation_irrespect"].hidden_width + chart["diffamation_irrespect"].other_width == 100
-    assert chart["disgracieux_repetitif"].count == 0
+    assert chart["disgracieux_repetitif"].review == 1  # observe_review counts as review
+    assert chart["anonyme_repetitif"].count == 0
     # Per space.
     spaces = {s.id: s for s in digest.spaces}
     assert [s.id for s in digest.spaces] == ["kenogami-fb", "kenogami-ig", "csdlj-yt"]
@@ -93,6 +94,7 @@ def test_digest_model_counts_every_section(store: Store, tmp_path: Path) -> None
     assert spaces["kenogami-fb"].metrics.hidden == 6
     assert spaces["kenogami-ig"].metrics.new_comments == 5
     assert spaces["csdlj-yt"].metrics.observed == 3
+    assert spaces["csdlj-yt"].metrics.queued == 1 and spaces["csdlj-yt"].metrics.new_comments == 13
     assert {c.id: c.hidden for c in spaces["kenogami-fb"].hidden_by_category} == {
         "atteinte_droits": 1, "diffamation_irrespect": 3, "commercial_pourriel": 1, "illegal": 1
     }
@@ -108,7 +110,11 @@ def test_digest_model_counts_every_section(store: Store, tmp_path: Path) -> None
     # Items.
     assert [i.comment_id for i in digest.alerts] == [expected["threat_id"]]
     assert len(digest.hidden_items) == 6 and digest.hidden_more == 0
-    assert [i.comment_id for i in digest.pending_items] == [expected["hostile_id"]]
+    assert len(digest.pending_items) == 5 and digest.pending_more == 0
+    assert digest.pending_items[-1].comment_id == expected["hostile_id"]  # the oldest first
+    assert {s.id: s.backlog for s in digest.spaces} == {
+        "kenogami-fb": 1, "kenogami-ig": 0, "csdlj-yt": 4
+    }
 
 
 def test_digest_text_and_html_in_french(store: Store, tmp_path: Path) -> None:
@@ -117,7 +123,7 @@ def test_digest_text_and_html_in_french(store: Store, tmp_path: Path) -> None:
     subject, html, text = render_weekly(config, store, rd.WEEK, now=rd.DUE)
     subject, text = norm(subject), norm(text)
     assert subject == (
-        "Rapport de vigie, semaine du 16 novembre 2026 : 6 masqué(s), 1 en attente de révision, "
+        "Rapport de vigie, semaine du 16 novembre 2026 : 6 masqué(s), 5 en attente de révision, "
         "1 alerte urgente, 2 espaces à surveiller"
     )
     visible, tags = _Text.of(html)
