@@ -56,6 +56,8 @@ def populate(store, per_week: int, hidden_share: float) -> int:
                     session.add(Action(comment_id=comment.id, kind="hide", state="done",
                                        created_at=done, updated_at=done, done_at=done))
                 elif roll < hidden_share * 1.5:
+                    comment.review_status = "pending"
+                    session.add(comment)
                     session.add(Verdict(comment_id=comment.id, action="review", decision="review",
                                         mode="enforce", categories=["commercial_pourriel"],
                                         classifier_version="bench", created_at=comment.created_time))

@@ -216,6 +216,7 @@ class _Facts:
     def __init__(self, session: Session, space_ids: Sequence[str], weeks: Sequence[Week]) -> None:
         self.weeks = list(weeks)
         self.start, self.end = weeks[0].start, weeks[-1].end
+        self.bounds = [(week.start, week.end) for week in self.weeks]
         ids = list(space_ids)
         self.new: dict[tuple[str, int], int] = defaultdict(int)
         self.hides: dict[int, dict[int, _Hide]] = defaultdict(dict)  # week → comment → hide
@@ -340,8 +341,8 @@ class _Facts:
     def week_index(self, moment: dt.datetime | None) -> int | None:
         if moment is None:
             return None
-        for index, week in enumerate(self.weeks):
-            if week.contains(moment):
+        for index, (start, end) in enumerate(self.bounds):
+            if start <= moment < end:
                 return index
         return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from reports.i18n import _
@@ -38,12 +39,12 @@ class Week:
     def sunday(self) -> dt.date:
         return self.monday + dt.timedelta(days=6)
 
-    @property
+    @cached_property
     def start(self) -> dt.datetime:
         """Monday 00:00 local time, in UTC."""
         return _local_midnight(self.monday, self.timezone)
 
-    @property
+    @cached_property
     def end(self) -> dt.datetime:
         """The next Monday 00:00 local time, in UTC (exclusive)."""
         return _local_midnight(self.monday + dt.timedelta(days=7), self.timezone)
