@@ -313,3 +313,16 @@ def test_retired_space_still_reported(store: Store, tmp_path: Path) -> None:
     config = rd.make_config(tmp_path)
     _subject, _html, text = render_weekly(config, store, rd.WEEK, now=rd.DUE)
     assert "Ancienne page" in text and "retiré de la configuration" in text
+
+
+def test_templates_are_sandboxed_and_autoescaped() -> None:
+    from jinja2.exceptions import SecurityError
+
+    from reports.render import environment
+
+    env = environment()
+    with pytest.raises(SecurityError):
+        env.from_string("{{ x.__class__.__mro__[1].__subclasses__() }}").render(x="")
+    assert env.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+    assert env.autoescape("weekly.html") is True  # type: ignore[operator]
+    assert env.autoescape("weekly.txt") is False  # type: ignore[operator]  # text/plain part
