@@ -121,8 +121,8 @@ def add_comment(
     assert comment.id is not None
     if decision is not None:
         session.add(Verdict(
-            comment_id=comment.id, action="hide" if decision == "observe_hide" else decision,
-            decision=decision, mode="observe" if decision == "observe_hide" else "enforce",
+            comment_id=comment.id, action=decision.removeprefix("observe_"), decision=decision,
+            mode="observe" if decision.startswith("observe_") else "enforce",
             categories=list(categories), scores={c: 0.9 for c in categories},
             evidence=evidence or [], rule_ids=[e["rule_id"] for e in evidence or []],
             alert=alert, classifier_version="test-1",
@@ -233,9 +233,6 @@ def populate(store: Store) -> dict[str, Any]:
             add_comment(session, "csdlj-yt", at + dt.timedelta(days=2, hours=n),
                         "Les gens de cette origine sont tous pareils", decision="observe_hide",
                         categories=("discrimination",))
-        add_comment(session, "csdlj-yt", at + dt.timedelta(days=3, hours=5),
-                    "Première! Première! Première!", decision="observe_review",
-                    categories=("disgracieux_repetitif",))
         # Polls of the week: the Instagram account fails most of them.
         for n in range(10):
             started = at + dt.timedelta(hours=12 * n)
@@ -247,13 +244,13 @@ def populate(store: Store) -> dict[str, Any]:
                                 finished_at=started + dt.timedelta(seconds=2), ok=True,
                                 new_comments=3))
     return {
-        # Page: 22 plain + 8 flagged (its own reply left out); Instagram 5; YouTube 9 + 3 + 1.
-        "new": 48,
+        # Page: 22 plain + 8 flagged (its own reply left out); Instagram 5; YouTube 9 + 3.
+        "new": 47,
         "hidden": 6,  # two insults, the phone number, the spam, the threat, the restored one
         "observed": 3,
-        "queued": 3,  # two on the page, one on YouTube (observe mode)
-        "still_pending": 2,
-        "backlog": 5,  # the hostile one, three YouTube ones observed, one YouTube to review
+        "queued": 2,  # two on the page
+        "still_pending": 1,
+        "backlog": 4,  # the hostile one, three YouTube ones observed
         "restored": 1,
         "alerts": 1,
         "median": "25 min",  # 5, 10, 20, 30, 40 and 120 minutes

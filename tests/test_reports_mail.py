@@ -184,9 +184,9 @@ def test_weekly_digests_delivered_once(store: Store, tmp_path: Path, smtp: SmtpS
                     "ALERTES URGENTES DE LA SEMAINE", "MASQUÉS CETTE SEMAINE",
                     "EN ATTENTE DE RÉVISION"):
         assert section in text, section
-    assert f"Nouveaux commentaires : {expected['new']} (+140 %)" in text
+    assert f"Nouveaux commentaires : {expected['new']} (+135 %)" in text
     assert "Masqués : 6 (+200 %), 3 en mode observation" in text
-    assert "En attente de révision : 5 (3 envoyé(s) cette semaine, dont 2 encore en attente)" in text
+    assert "En attente de révision : 4 (2 envoyé(s) cette semaine, dont 1 encore en attente)" in text
     assert "Rétablis par les administrateurs : 1 (nouveau)" in text
     assert "Délai médian entre la publication et le masquage : 25 min" in text
     assert "Kénogami sur Instagram" in text and "8 interrogations sur 10 ont échoué" in text
