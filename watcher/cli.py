@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "connectors.webhook",
     "watcher.ops_cli",
     "watcher.policy.cli",
+    "reports.cli",
 )
 
 EXIT_OK = 0
