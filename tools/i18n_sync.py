@@ -63,7 +63,7 @@ def sources() -> dict[str, list[Path]]:
 
 def catalog_path(domain: str) -> Path:
     found = sorted(REPO.glob(f"*/**/locale/fr/LC_MESSAGES/{domain}.po"))
-    found = [p for p in found if ".venv" not in p.parts]
+    found = [p for p in found if not {".venv", "build", "dist"} & set(p.parts)]
     if found:
         return found[0]
     return REPO / "watcher" / "locale" / "fr" / "LC_MESSAGES" / f"{domain}.po"
@@ -108,10 +108,12 @@ def sync() -> dict[str, int]:
             if catalog.get(message_id) is None:
                 catalog.add(message_id, "")
                 count += 1
+        added[domain] = count
+        if not count and path.exists():
+            continue  # leave an up-to-date catalog untouched
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as out:
             write_po(out, catalog, width=100, sort_output=True)
-        added[domain] = count
     return added
 
 

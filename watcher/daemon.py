@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from reports import service as reports
 from watcher import pipeline, retention, systemd
 from watcher.config import Config, load_config
 from watcher.errors import VigieError
@@ -76,9 +77,14 @@ class Daemon:
         self.after_cycle(runtime, outcome)
 
     def after_cycle(self, runtime: Runtime, outcome: pipeline.CycleOutcome) -> None:
-        """What follows a cycle: urgent alerts, health notices."""
+        """What follows a cycle: urgent alerts (within the cycle that found them), health
+        notices. A mail failure is retried by the next cycle; nothing is lost."""
         if outcome.incident:
             self.on_incident(runtime, outcome.space_id, outcome.incident)
+        try:
+            reports.send_pending_alerts(runtime.config, runtime.store)
+        except Exception:  # noqa: BLE001 - alerts are retried next cycle; polling goes on
+            log.exception(_("Urgent alerts could not be sent; they will be retried"))
 
     def token_job(self) -> None:
         """Check every space's token once a day: expiry dates, revoked tokens."""
@@ -92,6 +98,20 @@ class Daemon:
 
     def on_incident(self, runtime: Runtime, space_id: str, message: str) -> None:
         """A new token or health problem: tell the people concerned, once."""
+        try:
+            reports.send_health_notice(runtime.config, runtime.store, space_id, message)
+        except Exception:  # noqa: BLE001 - the status command and the log still say it
+            log.exception(_("The health notice for %s could not be sent"), space_id)
+
+    def reports_job(self) -> None:
+        """Send the weekly digests when due, and retry deliveries that failed."""
+        runtime = self.runtime
+        if runtime is None:
+            return
+        try:
+            reports.send_due_reports(runtime.config, runtime.store, runtime.clock())
+        except Exception:  # noqa: BLE001 - retried at the next run of the job
+            log.exception(_("The weekly reports could not be sent; they will be retried"))
 
     def retention_job(self) -> None:
         """Destroy or anonymize what has outlived its retention period (Law 25)."""
@@ -149,6 +169,14 @@ class Daemon:
             max_instances=1,
             coalesce=True,
             next_run_time=now + dt.timedelta(seconds=60),
+        )
+        self.scheduler.add_job(
+            self.reports_job,
+            IntervalTrigger(minutes=5),
+            id="reports",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=now + dt.timedelta(seconds=30),
         )
         self.scheduler.add_job(
             self.retention_job,

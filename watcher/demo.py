@@ -202,5 +202,12 @@ def _summarize(config: Any, scenario: dict, server: SandboxServer, out: Path,
 
 
 def _write_outbox(config: Any) -> list[Path]:
-    """Write the weekly digest the demo would send into the outbox (reports component)."""
-    return []
+    """Write the weekly digest the demo would send into the outbox (.eml and .html)."""
+    from reports.service import write_demo_outbox
+    from watcher.store.db import Store
+
+    store = Store(config.database_url)
+    try:
+        return write_demo_outbox(config, store)
+    finally:
+        store.dispose()
