@@ -40,7 +40,7 @@ def test_mlma_regression_floor() -> None:
 def test_cyberagression_regression_floor() -> None:
     result = measure("cyberagression_fr")
     assert result.false_hide_rate <= 0.03
-    assert result.balanced_accuracy >= 0.58
+    assert result.balanced_accuracy >= 0.61
 
 
 def test_youtube_spam_regression_floor() -> None:
@@ -91,11 +91,11 @@ def test_heldout_acceptable_french_targets(path: Path) -> None:
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_regression_floor(path: Path) -> None:
     result = heldout(path)
-    assert result.recall_flagged >= 0.60, result
-    assert result.recall_hidden >= 0.40, result
+    assert result.recall_flagged >= 0.68, result
+    assert result.recall_hidden >= 0.45, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 64% flagged, 43% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 72% flagged, 48% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:
