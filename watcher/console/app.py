@@ -47,7 +47,7 @@ CSP = "; ".join(
     (
         "default-src 'none'",
         "style-src 'self'",
-        "img-src 'self'",
+        "img-src 'self' data:",
         "form-action 'self'",
         "frame-src 'self'",
         "frame-ancestors 'none'",
