@@ -85,14 +85,14 @@ def test_restore_a_hidden_comment_from_the_browser(
 
             page.goto(f"{server.url}/queue")
             assert page.url.startswith(f"{server.url}/login")
-            page.keyboard.press("Tab")  # the first stop is the skip link
-            assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
             page.get_by_label("Nom d’utilisateur").fill("marie")
             page.get_by_label("Mot de passe").fill(PASSWORD)
             page.get_by_role("button", name="Connexion").click()
 
             page.wait_for_url(re.compile(r".*/queue.*"))
             assert page.locator("html").get_attribute("lang") == "fr-CA"
+            page.keyboard.press("Tab")  # the first stop is the skip link
+            assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
             assert page.get_by_role("heading", name="File de révision").is_visible()
             row = page.get_by_role("row").filter(has_text=INSULT)
             assert row.get_by_text("Masqué").is_visible()
@@ -115,8 +115,13 @@ def test_restore_a_hidden_comment_from_the_browser(
             page.reload()
             assert page.get_by_text("En attente de Vigie").count() == 0
             history = page.get_by_role("region", name="Historique")
-            assert history.get_by_text("Vérifié : à réafficher").first.is_visible()
-            assert history.get_by_text("Fait").is_visible()
+            restored = (
+                history.get_by_role("row")
+                .filter(has_text="Action sur la plateforme : Réafficher")
+                .filter(has_text="Vérifié : à réafficher")
+            )
+            assert restored.get_by_text("Fait", exact=True).is_visible()
+            assert restored.get_by_text("marie").is_visible()
             page.screenshot(path=str(shots / "console-item.png"), full_page=True)
             assert problems == []
 

@@ -219,6 +219,16 @@ class Item:
         return found
 
     @property
+    def history(self) -> list[tuple[str, Action | AuditEvent]]:
+        """Actions and audit events, oldest first: ("action", Action) or ("event", AuditEvent)."""
+        entries: list[tuple[dt.datetime, int, str, Action | AuditEvent]] = [
+            (a.created_at, 1, "action", a) for a in self.actions
+        ]
+        entries += [(e.at, 0, "event", e) for e in self.events]
+        entries.sort(key=lambda entry: (entry[0], entry[1], entry[3].id or 0))
+        return [(kind, obj) for _at, _order, kind, obj in entries]
+
+    @property
     def open_actions(self) -> list[Action]:
         return [a for a in self.actions if a.state in OPEN_ACTION_STATES]
 

@@ -70,7 +70,9 @@ def decision_label(decision: str) -> str:
     }.get(decision, decision)
 
 
-def event_label(kind: str) -> str:
+def event_label(event: Any) -> str:
+    """Given an audit event, return what happened, in a sentence a person understands."""
+    kind = event.kind
     known = {
         "review.confirm": _("Hide confirmed"),
         "review.restore": _("Restore requested"),
@@ -78,7 +80,30 @@ def event_label(kind: str) -> str:
         "review.reclassify": _("Reclassified"),
         "review.delete": _("Deletion requested"),
     }
-    return known.get(kind, kind)
+    if kind in known:
+        return known[kind]
+    parts = kind.split(".")
+    if parts[0] == "verdict" and len(parts) == 2:
+        return _("Verdict of Vigie:") + " " + verdict_label(parts[1])
+    if parts[0] == "action" and len(parts) == 3:
+        return _("Platform action:") + f" {action_kind_label(parts[1])} — {action_state_label(parts[2])}"
+    return kind
+
+
+def verdict_label(decision: str) -> str:
+    return {
+        "hide": _("hide"),
+        "review": _("put aside for review"),
+        "observe_hide": _("would hide (observation mode)"),
+        "allow": _("leave visible"),
+    }.get(decision, decision)
+
+
+def reason_label(reason: str | None) -> str:
+    """An action's reason: a category id (from Vigie) becomes its label."""
+    if not reason:
+        return "—"
+    return category_label(reason) if reason in BY_ID else reason
 
 
 def actor_label(actor: str) -> str:
@@ -122,6 +147,7 @@ def install_templating(app: Flask) -> None:
         action_state=action_state_label,
         decision=decision_label,
         event=event_label,
+        reason=reason_label,
         actor=actor_label,
         local_time=local_time,
         excerpt=excerpt,

@@ -213,7 +213,7 @@ def _visible_spaces(db: Session) -> dict[str, str]:
 
 def status_choices() -> list[tuple[str, str]]:
     return [
-        ("todo", _("To review (hidden or waiting)")),
+        ("todo", _("To review")),
         ("hidden", _("Hidden on the platform")),
         ("pending", _("Waiting for review")),
         ("confirmed", _("Hide confirmed")),
