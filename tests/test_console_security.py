@@ -161,6 +161,10 @@ def test_post_without_csrf_token_is_refused(app: Any, store: Store) -> None:
 def test_html_and_script_in_a_comment_show_as_text(app: Any, store: Store) -> None:
     comment_id = add_comment(store, "ecole-a", HOSTILE, platform_id="evil",
                              author='<i onmouseover="x()">Hostile</i>')
+    with store.session() as db:
+        comment = db.get(Comment, comment_id)
+        comment.permalink = "javascript:alert(document.cookie)"
+        db.add(comment)
     client = app.test_client()
     login(client, "marie")
     for path in ("/queue", f"/items/{comment_id}"):
@@ -172,6 +176,7 @@ def test_html_and_script_in_a_comment_show_as_text(app: Any, store: Store) -> No
         assert '<i onmouseover' not in page
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
         assert "&lt;i onmouseover=" in page
+        assert "javascript:" not in page
         csp = response.headers["Content-Security-Policy"]
         assert "default-src 'none'" in csp and "script-src" not in csp
         assert "unsafe-inline" not in csp

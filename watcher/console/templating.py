@@ -128,6 +128,13 @@ def excerpt(text: str | None, length: int = 220) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
+def web_url(value: str | None) -> str | None:
+    """Return an http(s) address as given, anything else (javascript:, data:) as None."""
+    if value and value.lower().startswith(("https://", "http://")):
+        return value
+    return None
+
+
 def percent(value: float | None) -> str:
     if value is None:
         return "—"
@@ -152,6 +159,7 @@ def install_templating(app: Flask) -> None:
         local_time=local_time,
         excerpt=excerpt,
         percent=percent,
+        web_url=web_url,
     )
 
     @app.context_processor
