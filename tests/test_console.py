@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -316,3 +317,55 @@ def test_every_console_message_has_a_french_translation() -> None:
     assert found > 150
     assert [m for m in missing if m not in ("Date", "Direction", "Visible", "Pages", "Scores",
                                             "ACTION", "observation", "Période")] == []
+
+
+def _luminance(colour: str) -> float:
+    red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(red) + 0.7152 * channel(green) + 0.0722 * channel(blue)
+
+
+def test_text_colours_meet_wcag_aa_contrast() -> None:
+    css = (Path(__file__).resolve().parents[1] / "watcher" / "console" / "static"
+           / "console.css").read_text(encoding="utf-8")
+    colours = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6});", css))
+    pairs = [  # (text, background) as the stylesheet uses them
+        ("ink", "paper"), ("ink", "canvas"), ("muted", "paper"), ("muted", "canvas"),
+        ("link", "paper"), ("link", "info-bg"), ("brand-ink", "brand"), ("brand", "info-bg"),
+        ("bad", "bad-bg"), ("warn", "warn-bg"), ("ok", "ok-bg"), ("brand-ink", "ok"),
+        ("brand-ink", "bad"), ("muted", "bad-bg"), ("focus", "brand"),
+    ]
+    for text, background in pairs:
+        high, low = sorted((_luminance(colours[text]), _luminance(colours[background])),
+                           reverse=True)
+        ratio = (high + 0.05) / (low + 0.05)
+        assert ratio >= 4.5, f"{text} on {background}: {ratio:.2f} < 4.5 (WCAG AA)"
+
+
+def test_statistics_per_space_and_category(app: Any, store: Store) -> None:
+    hidden = add_comment(store, "ecole-a", "Masqué 1", platform_id="s1")
+    add_comment(store, "ecole-a", "Masqué 2", platform_id="s2")
+    add_comment(store, "ecole-a", "Laissé", platform_id="s3", state="visible", decision="allow",
+                categories=())
+    add_comment(store, "ecole-b", "Pourriel", platform_id="s4", state="visible",
+                decision="review", categories=("commercial_pourriel",))
+    client = app.test_client()
+    login(client, "marie")
+    _decide(client, hidden, "false_alarm")
+    page = client.get("/stats?days=7").get_data(as_text=True)
+    rows = {
+        name: re.findall(r"<td>(\d+)</td>", row)
+        for name, row in re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', page, re.S)
+    }
+    # judged, hidden, review, observe, confirmed, restored or false alarm, reclassified
+    assert rows["École A — Facebook"] == ["3", "2", "0", "0", "0", "1", "0"]
+    assert rows["École B — Facebook"] == ["1", "0", "1", "0", "0", "0", "0"]
+    assert rows["Contenu commercial, publicitaire ou pourriel"] == ["1"]
+    assert rows["Contenu diffamatoire, propagandiste ou irrespectueux"] == ["2"]
+    scoped = app.test_client()
+    login(scoped, "dir-b")
+    page = scoped.get("/stats").get_data(as_text=True)
+    assert "École B — Facebook" in page and "École A — Facebook" not in page

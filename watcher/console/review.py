@@ -430,3 +430,56 @@ def _request_action(session: Session, comment: Comment, kind: str, actor: str, r
     session.add(action)
     session.flush()
     return action.id or 0
+
+
+# --- Statistics ----------------------------------------------------------------------------
+
+STAT_DECISIONS = ("hide", "review", "observe_hide", "allow")
+STAT_REVIEWS = ("confirmed", "restored", "false_alarm", "reclassified")
+
+
+@dataclass
+class SpaceStats:
+    space_id: str
+    judged: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    reviews: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def undone(self) -> int:
+        """Hides a person undid (restored or false alarm)."""
+        return self.reviews.get("restored", 0) + self.reviews.get("false_alarm", 0)
+
+
+def statistics(
+    session: Session, allowed: set[str] | None, since: dt.datetime
+) -> tuple[list[SpaceStats], dict[str, int]]:
+    """Return, for comments judged since ``since``: counts per space, and flags per category."""
+    judged = (
+        select(Comment.space_id, Verdict.decision, Comment.review_status, func.count(Comment.id))
+        .join(Verdict, Verdict.comment_id == Comment.id)
+        .where(Verdict.created_at >= since)
+        .group_by(Comment.space_id, Verdict.decision, Comment.review_status)
+    )
+    if allowed is not None:
+        judged = judged.where(col(Comment.space_id).in_(sorted(allowed) or [""]))
+    by_space: dict[str, SpaceStats] = {}
+    for space_id, decision, status, count in session.exec(judged).all():
+        stats = by_space.setdefault(space_id, SpaceStats(space_id))
+        stats.judged += int(count)
+        stats.decisions[decision] = stats.decisions.get(decision, 0) + int(count)
+        if status in STAT_REVIEWS:
+            stats.reviews[status] = stats.reviews.get(status, 0) + int(count)
+    flagged = (
+        select(Verdict.categories)
+        .join(Comment, Verdict.comment_id == Comment.id)
+        .where(Verdict.created_at >= since, col(Verdict.decision) != "allow")
+    )
+    if allowed is not None:
+        flagged = flagged.where(col(Comment.space_id).in_(sorted(allowed) or [""]))
+    per_category: dict[str, int] = dict.fromkeys(CATEGORY_IDS, 0)
+    for categories in session.exec(flagged).all():
+        for category in categories or []:
+            if category in per_category:
+                per_category[category] += 1
+    return sorted(by_space.values(), key=lambda s: s.space_id), per_category

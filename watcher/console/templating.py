@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_datetime
 from flask import Flask, current_app, g
 
@@ -114,11 +115,14 @@ def actor_label(actor: str) -> str:
     return actor
 
 
+_LOCALES = {"fr": Locale.parse("fr_CA"), "en": Locale.parse("en_CA")}
+
+
 def local_time(value: dt.datetime | None, with_time: bool = True) -> str:
     if value is None:
         return "—"
     tz = current_app.extensions["vigie_console"].tz
-    locale = "fr_CA" if g.get("lang", "fr") == "fr" else "en_CA"
+    locale = _LOCALES["fr" if g.get("lang", "fr") == "fr" else "en"]
     pattern = "yyyy-MM-dd HH:mm" if with_time else "yyyy-MM-dd"
     return format_datetime(value, pattern, tzinfo=tz, locale=locale)
 

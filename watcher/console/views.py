@@ -371,6 +371,34 @@ def decide(comment_id: int) -> Any:
     return redirect(target)
 
 
+# --- Statistics ----------------------------------------------------------------------------
+
+STAT_PERIODS = (7, 30, 90, 365)
+
+
+@blueprint.get("/stats")
+def stats() -> Any:
+    ctx = console()
+    try:
+        days = int(request.args.get("days", 30))
+    except ValueError:
+        days = 30
+    if days not in STAT_PERIODS:
+        days = 30
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    with ctx.store.session() as db:
+        per_space, per_category = review.statistics(db, _allowed(db), since)
+    return render_template(
+        "stats.html",
+        per_space=per_space,
+        per_category=per_category,
+        names=ctx.space_names(),
+        days=days,
+        periods=STAT_PERIODS,
+        since=since,
+    )
+
+
 # --- Digests -------------------------------------------------------------------------------
 
 
