@@ -369,3 +369,22 @@ def test_statistics_per_space_and_category(app: Any, store: Store) -> None:
     login(scoped, "dir-b")
     page = scoped.get("/stats").get_data(as_text=True)
     assert "École B — Facebook" in page and "École A — Facebook" not in page
+
+
+def test_no_platform_action_for_a_space_no_longer_watched(
+    tmp_path: Path, store: Store, config: Config
+) -> None:
+    seed_spaces(store, config)
+    add_user(store, config, "marie", "moderation")
+    comment_id = add_comment(store, "ecole-a", "Masqué", platform_id="gone")
+    data = config.model_dump(exclude={"source"})
+    data["spaces"] = [s for s in data["spaces"] if s["id"] != "ecole-a"]
+    removed = Config.model_validate(data)
+    client = create_app(removed, store).test_client()
+    login(client, "marie")
+    page = _decide(client, comment_id, "restore").get_data(as_text=True)
+    assert "n’est plus surveillé par Vigie" in page
+    comment, actions, labels = _state(store, comment_id)
+    assert (comment.review_status, actions, labels) == ("none", [], [])
+    _decide(client, comment_id, "reclassify", category="illegal")  # labelling still works
+    assert _state(store, comment_id)[2] == ["illegal"]

@@ -366,6 +366,13 @@ def decide(
         status = "confirmed"
         platform_kind = "delete"
 
+    if platform_kind is not None and not _active(config, comment.space_id):
+        raise DecisionError(
+            _(
+                "This space is no longer watched by Vigie (removed or disabled in the "
+                "configuration): nothing can be changed on the platform from here."
+            )
+        )
     actor = f"admin:{username}"
     previous = comment.review_status
     comment.review_status = status
@@ -391,6 +398,13 @@ def decide(
         },
     )
     return Outcome(comment.id or 0, decision, label, platform_kind, action_id)
+
+
+def _active(config: Config, space_id: str) -> bool:
+    try:
+        return config.space(space_id).enabled
+    except KeyError:
+        return False
 
 
 def _primary_category(item: Item, chosen: str | None) -> str:
