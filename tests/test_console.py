@@ -388,3 +388,22 @@ def test_no_platform_action_for_a_space_no_longer_watched(
     assert (comment.review_status, actions, labels) == ("none", [], [])
     _decide(client, comment_id, "reclassify", category="illegal")  # labelling still works
     assert _state(store, comment_id)[2] == ["illegal"]
+
+
+def test_bulk_on_every_item_of_a_filter(client: Any, store: Store) -> None:
+    spam = [add_comment(store, "ecole-b", f"Pourriel {n}", platform_id=f"sp{n}",
+                        categories=("commercial_pourriel",)) for n in range(3)]
+    other = add_comment(store, "ecole-a", "Insulte", platform_id="in1")
+    queue = client.get("/queue?category=commercial_pourriel").get_data(as_text=True)
+    assert "les 3 éléments de ce filtre" in queue
+    assert 'name="f_category" value="commercial_pourriel"' in queue
+    token = page_token(client, "/queue")
+    page = client.post(
+        "/queue/bulk",
+        data={"decision": "reclassify", "category": "illegal", "target": "filter",
+              "f_category": "commercial_pourriel", "f_status": "todo", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "3 éléments traités" in page.get_data(as_text=True)
+    assert [_state(store, i)[2] for i in spam] == [["illegal"]] * 3
+    assert _state(store, other)[2] == []

@@ -168,6 +168,24 @@ def queue(
     return QueuePage(rows=rows, total=total, page=page, pages=pages, counts=counts)
 
 
+BULK_LIMIT = 500
+
+
+def filtered_ids(
+    session: Session, flt: QueueFilter, allowed: set[str] | None, tz: dt.tzinfo,
+    limit: int = BULK_LIMIT,
+) -> list[int]:
+    """Return the ids of the queue's items for a filter (every page), newest first."""
+    statement = _filtered(
+        select(Comment.id).join(Verdict, Verdict.comment_id == Comment.id, isouter=True),
+        flt, allowed, tz,
+    )
+    if flt.space:
+        statement = statement.where(Comment.space_id == flt.space)
+    statement = statement.order_by(col(Comment.created_time).desc(), col(Comment.id).desc())
+    return [int(i) for i in session.exec(statement.limit(limit)).all()]
+
+
 def latest_labels(session: Session, comment_ids: list[int]) -> dict[int, str]:
     labels: dict[int, str] = {}
     statement = (

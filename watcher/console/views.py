@@ -245,6 +245,7 @@ def queue() -> Any:
         back=url_for(".queue") + ("?" + query if query else ""),
         can_act=g.user.role == "moderation",
         bulk_decisions=review.BULK_DECISIONS,
+        bulk_limit=review.BULK_LIMIT,
     )
 
 
@@ -272,6 +273,11 @@ def bulk() -> Any:
             ids.append(int(value))
         except ValueError:
             continue
+    if request.form.get("target") == "filter":
+        with ctx.store.session() as db:
+            source = {k[2:]: v for k, v in request.form.items() if k.startswith("f_")}
+            flt, _errors = _parse_filter(source, _visible_spaces(db))
+            ids = review.filtered_ids(db, flt, _allowed(db), ctx.tz)
     if decision not in review.BULK_DECISIONS:
         flash(_("Choose what to do with the selected items."), "error")
         return redirect(back)
