@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "watcher.ops_cli",
     "watcher.policy.cli",
     "reports.cli",
+    "watcher.console.commands",
 )
 
 EXIT_OK = 0

@@ -172,6 +172,9 @@ class ConsoleConfig(Strict):
     listen: str = "127.0.0.1:8470"
     secret_key: SecretRef | None = None  # session signing key; generated in state_dir if absent
     session_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    login_max_failures: int = Field(default=5, ge=1, le=100)  # then the account is locked
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    proxy_hops: int = Field(default=1, ge=0, le=5)  # reverse proxies in front (0: none)
 
 
 

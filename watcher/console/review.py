@@ -1,0 +1,517 @@
+"""What the console reads and decides, without Flask: the queue, an item, a decision.
+
+A decision never calls a platform (the console holds no token). It updates the comment's
+``review_status``, writes a ``review_labels`` row (labelled data for ``vigie train``), records
+an audit event and, when the platform must change, inserts an ``actions`` row in state
+``requested`` that the daemon carries out within seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from watcher import audit
+from watcher.categories import CATEGORY_IDS
+from watcher.config import Config
+from watcher.console.i18n import _
+from watcher.errors import UsageError
+from watcher.store.models import (
+    Action,
+    AuditEvent,
+    Comment,
+    Post,
+    ReviewLabel,
+    Verdict,
+    utcnow,
+)
+
+DECISIONS = ("confirm", "restore", "false_alarm", "reclassify", "delete")
+BULK_DECISIONS = ("confirm", "restore", "false_alarm", "reclassify")
+STATUSES = ("todo", "hidden", "pending", "confirmed", "restored", "false_alarm", "reclassified", "all")
+ACCEPTABLE = "acceptable"
+OPEN_ACTION_STATES = ("requested", "in_flight")
+PAGE_SIZE = 50
+
+
+class DecisionError(UsageError):
+    """A decision that cannot be taken on this item (said in one sentence)."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    space: str | None = None
+    category: str | None = None
+    status: str = "todo"
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    page: int = 1
+
+
+@dataclass
+class QueueRow:
+    comment: Comment
+    verdict: Verdict | None
+    label: str | None = None  # latest review label
+    action: Action | None = None  # latest action
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    pages: int
+    counts: list[tuple[str, int]] = field(default_factory=list)  # per space, same filter
+
+
+def _in_queue() -> Any:
+    """Comments the console is about: hidden, waiting for review, or already reviewed."""
+    return sa.or_(
+        col(Comment.platform_state).in_(("hidden", "deleted")),
+        Comment.review_status != "none",
+        col(Verdict.decision).in_(("hide", "review", "observe_hide")),
+    )
+
+
+def _status_clause(status: str) -> Any:
+    waiting = sa.or_(
+        Comment.review_status == "pending",
+        sa.and_(
+            Comment.review_status == "none",
+            col(Verdict.decision).in_(("review", "observe_hide")),
+        ),
+    )
+    if status == "todo":
+        return sa.and_(
+            col(Comment.review_status).in_(("none", "pending")),
+            sa.or_(Comment.platform_state == "hidden", waiting),
+        )
+    if status == "hidden":
+        return Comment.platform_state == "hidden"
+    if status == "pending":
+        return waiting
+    if status in ("confirmed", "restored", "false_alarm", "reclassified"):
+        return Comment.review_status == status
+    return sa.true()
+
+
+def _category_clause(category: str) -> Any:
+    # JSON lists are compared as text (both SQLite and PostgreSQL render them '["a", "b"]');
+    # category ids never contain one another between quotes.
+    relabelled = (
+        select(ReviewLabel.id)
+        .where(ReviewLabel.comment_id == Comment.id, ReviewLabel.label == category)
+        .exists()
+    )
+    return sa.or_(
+        sa.cast(Verdict.categories, sa.String).like(f'%"{category}"%'),
+        relabelled,
+    )
+
+
+def _filtered(statement: Any, flt: QueueFilter, allowed: set[str] | None, tz: dt.tzinfo) -> Any:
+    statement = statement.where(_in_queue(), _status_clause(flt.status))
+    if allowed is not None:
+        statement = statement.where(col(Comment.space_id).in_(sorted(allowed) or [""]))
+    if flt.category:
+        statement = statement.where(_category_clause(flt.category))
+    if flt.date_from:
+        start = dt.datetime.combine(flt.date_from, dt.time.min, tzinfo=tz)
+        statement = statement.where(Comment.created_time >= start)
+    if flt.date_to:
+        end = dt.datetime.combine(flt.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        statement = statement.where(Comment.created_time < end)
+    return statement
+
+
+def queue(
+    session: Session, flt: QueueFilter, allowed: set[str] | None, tz: dt.tzinfo
+) -> QueuePage:
+    """Return one page of the queue, newest first, and the counts per space for the filter."""
+    base = select(Comment, Verdict).join(Verdict, Verdict.comment_id == Comment.id, isouter=True)
+    counted = _filtered(
+        select(Comment.space_id, func.count(Comment.id)).join(
+            Verdict, Verdict.comment_id == Comment.id, isouter=True
+        ),
+        flt,
+        allowed,
+        tz,
+    ).group_by(Comment.space_id)
+    counts = sorted(((space, int(n)) for space, n in session.exec(counted).all()))
+    if flt.space:
+        total = next((n for space, n in counts if space == flt.space), 0)
+    else:
+        total = sum(n for _space, n in counts)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, flt.page), pages)
+    statement = _filtered(base, flt, allowed, tz)
+    if flt.space:
+        statement = statement.where(Comment.space_id == flt.space)
+    statement = (
+        statement.order_by(col(Comment.created_time).desc(), col(Comment.id).desc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    )
+    rows = [QueueRow(comment, verdict) for comment, verdict in session.exec(statement).all()]
+    ids = [row.comment.id for row in rows]
+    if ids:
+        labels = latest_labels(session, ids)
+        actions = latest_actions(session, ids)
+        for row in rows:
+            row.label = labels.get(row.comment.id or 0)
+            row.action = actions.get(row.comment.id or 0)
+    return QueuePage(rows=rows, total=total, page=page, pages=pages, counts=counts)
+
+
+BULK_LIMIT = 500
+
+
+def filtered_ids(
+    session: Session, flt: QueueFilter, allowed: set[str] | None, tz: dt.tzinfo,
+    limit: int = BULK_LIMIT,
+) -> list[int]:
+    """Return the ids of the queue's items for a filter (every page), newest first."""
+    statement = _filtered(
+        select(Comment.id).join(Verdict, Verdict.comment_id == Comment.id, isouter=True),
+        flt, allowed, tz,
+    )
+    if flt.space:
+        statement = statement.where(Comment.space_id == flt.space)
+    statement = statement.order_by(col(Comment.created_time).desc(), col(Comment.id).desc())
+    return [int(i) for i in session.exec(statement.limit(limit)).all()]
+
+
+def latest_labels(session: Session, comment_ids: list[int]) -> dict[int, str]:
+    labels: dict[int, str] = {}
+    statement = (
+        select(ReviewLabel)
+        .where(col(ReviewLabel.comment_id).in_(comment_ids))
+        .order_by(col(ReviewLabel.id))
+    )
+    for label in session.exec(statement).all():
+        labels[label.comment_id] = label.label
+    return labels
+
+
+def latest_actions(session: Session, comment_ids: list[int]) -> dict[int, Action]:
+    actions: dict[int, Action] = {}
+    statement = select(Action).where(col(Action.comment_id).in_(comment_ids)).order_by(col(Action.id))
+    for action in session.exec(statement).all():
+        actions[action.comment_id] = action
+    return actions
+
+
+# --- One item ------------------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    comment: Comment
+    verdict: Verdict | None
+    post: Post | None
+    thread: list[Comment]
+    parent: Comment | None
+    others: list[Comment]  # the author's other comments in the space
+    actions: list[Action]
+    events: list[AuditEvent]
+    labels: list[ReviewLabel]
+
+    @property
+    def label(self) -> str | None:
+        return self.labels[-1].label if self.labels else None
+
+    @property
+    def categories(self) -> list[str]:
+        """The item's categories: the latest human label first, then the verdict's."""
+        found: list[str] = []
+        if self.label and self.label != ACCEPTABLE:
+            found.append(self.label)
+        for category in self.verdict.categories if self.verdict else []:
+            if category not in found:
+                found.append(category)
+        return found
+
+    @property
+    def history(self) -> list[tuple[str, Action | AuditEvent]]:
+        """Actions and audit events, oldest first: ("action", Action) or ("event", AuditEvent)."""
+        entries: list[tuple[dt.datetime, int, str, Action | AuditEvent]] = [
+            (a.created_at, 1, "action", a) for a in self.actions
+        ]
+        entries += [(e.at, 0, "event", e) for e in self.events]
+        entries.sort(key=lambda entry: (entry[0], entry[1], entry[3].id or 0))
+        return [(kind, obj) for _at, _order, kind, obj in entries]
+
+    @property
+    def open_actions(self) -> list[Action]:
+        return [a for a in self.actions if a.state in OPEN_ACTION_STATES]
+
+
+def load_item(session: Session, comment_id: int, allowed: set[str] | None) -> Item | None:
+    """Return the item, or None if it does not exist or is outside the account's scope."""
+    comment = session.get(Comment, comment_id)
+    if comment is None or (allowed is not None and comment.space_id not in allowed):
+        return None
+    verdict = session.exec(select(Verdict).where(Verdict.comment_id == comment_id)).first()
+    post = None
+    thread: list[Comment] = []
+    if comment.post_platform_id:
+        post = session.exec(
+            select(Post).where(
+                Post.space_id == comment.space_id, Post.platform_id == comment.post_platform_id
+            )
+        ).first()
+        thread = list(
+            session.exec(
+                select(Comment)
+                .where(
+                    Comment.space_id == comment.space_id,
+                    Comment.post_platform_id == comment.post_platform_id,
+                )
+                .order_by(col(Comment.created_time), col(Comment.id))
+                .limit(200)
+            ).all()
+        )
+    parent = None
+    if comment.parent_platform_id:
+        parent = session.exec(
+            select(Comment).where(
+                Comment.platform == comment.platform,
+                Comment.platform_id == comment.parent_platform_id,
+            )
+        ).first()
+    others: list[Comment] = []
+    if comment.author_id:
+        others = list(
+            session.exec(
+                select(Comment)
+                .where(
+                    Comment.space_id == comment.space_id,
+                    Comment.author_id == comment.author_id,
+                    Comment.id != comment.id,
+                )
+                .order_by(col(Comment.created_time).desc())
+                .limit(50)
+            ).all()
+        )
+    actions = list(
+        session.exec(
+            select(Action).where(Action.comment_id == comment_id).order_by(col(Action.id))
+        ).all()
+    )
+    events = list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.comment_id == comment_id)
+            .order_by(col(AuditEvent.id))
+        ).all()
+    )
+    labels = list(
+        session.exec(
+            select(ReviewLabel)
+            .where(ReviewLabel.comment_id == comment_id)
+            .order_by(col(ReviewLabel.id))
+        ).all()
+    )
+    return Item(comment, verdict, post, thread, parent, others, actions, events, labels)
+
+
+def can_delete(config: Config, space_id: str) -> bool:
+    """A space allows deleting when its configuration lists categories for it (policy 8.2)."""
+    try:
+        return bool(config.space(space_id).delete_categories)
+    except KeyError:
+        return False
+
+
+# --- Decisions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    comment_id: int
+    decision: str
+    label: str
+    action_kind: str | None  # the platform action requested, if any
+    action_id: int | None
+
+
+def decide(
+    session: Session,
+    config: Config,
+    item: Item,
+    decision: str,
+    username: str,
+    *,
+    reason: str = "",
+    category: str | None = None,
+) -> Outcome:
+    """Record a moderator's decision on an item. Raise DecisionError if it cannot be taken."""
+    comment = item.comment
+    if decision not in DECISIONS:
+        raise DecisionError(_("Unknown decision."))
+    if comment.purged_at is not None:
+        raise DecisionError(_("This comment was purged by the retention rules: it can no longer be reviewed."))
+    if comment.platform_state == "deleted":
+        raise DecisionError(_("This comment was deleted from the platform: nothing more can be done."))
+    reason = reason.strip()[:1000]
+    platform_kind: str | None = None
+    if decision == "confirm":
+        label = _primary_category(item, category)
+        status = "confirmed"
+        if comment.platform_state == "visible":
+            platform_kind = "hide"
+    elif decision in ("restore", "false_alarm"):
+        label = ACCEPTABLE
+        status = "restored" if decision == "restore" else "false_alarm"
+        if comment.platform_state == "hidden":
+            platform_kind = "unhide"
+    elif decision == "reclassify":
+        if category not in CATEGORY_IDS:
+            raise DecisionError(_("Choose the category to file this comment under."))
+        label = category
+        status = "reclassified"
+    else:  # delete
+        if not can_delete(config, comment.space_id):
+            raise DecisionError(
+                _("This space does not allow deleting comments (only hiding them).")
+            )
+        label = _primary_category(item, category)
+        status = "confirmed"
+        platform_kind = "delete"
+
+    if platform_kind is not None and not _active(config, comment.space_id):
+        raise DecisionError(
+            _(
+                "This space is no longer watched by Vigie (removed or disabled in the "
+                "configuration): nothing can be changed on the platform from here."
+            )
+        )
+    actor = f"admin:{username}"
+    previous = comment.review_status
+    comment.review_status = status
+    session.add(comment)
+    session.add(ReviewLabel(comment_id=comment.id or 0, label=label, decided_by=actor))
+    action_id = None
+    if platform_kind is not None:
+        action_id = _request_action(session, comment, platform_kind, actor, reason or decision)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        f"review.{decision}",
+        space_id=comment.space_id,
+        comment_id=comment.id,
+        details={
+            "label": label,
+            "previous_status": previous,
+            "status": status,
+            "reason": reason,
+            "action": platform_kind,
+            "action_id": action_id,
+        },
+    )
+    return Outcome(comment.id or 0, decision, label, platform_kind, action_id)
+
+
+def _active(config: Config, space_id: str) -> bool:
+    try:
+        return config.space(space_id).enabled
+    except KeyError:
+        return False
+
+
+def _primary_category(item: Item, chosen: str | None) -> str:
+    if chosen:
+        if chosen not in CATEGORY_IDS:
+            raise DecisionError(_("Unknown category."))
+        return chosen
+    if item.categories:
+        return item.categories[0]
+    raise DecisionError(
+        _("Vigie gave this comment no category: reclassify it into the right one instead.")
+    )
+
+
+def _request_action(session: Session, comment: Comment, kind: str, actor: str, reason: str) -> int:
+    """Insert a requested platform action, unless the same one is already waiting."""
+    waiting = session.exec(
+        select(Action).where(
+            Action.comment_id == comment.id,
+            Action.kind == kind,
+            col(Action.state).in_(OPEN_ACTION_STATES),
+        )
+    ).first()
+    if waiting is not None:
+        return waiting.id or 0
+    now = utcnow()
+    action = Action(
+        comment_id=comment.id or 0,
+        kind=kind,
+        state="requested",
+        requested_by=actor,
+        reason=reason,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(action)
+    session.flush()
+    return action.id or 0
+
+
+# --- Statistics ----------------------------------------------------------------------------
+
+STAT_DECISIONS = ("hide", "review", "observe_hide", "allow")
+STAT_REVIEWS = ("confirmed", "restored", "false_alarm", "reclassified")
+
+
+@dataclass
+class SpaceStats:
+    space_id: str
+    judged: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    reviews: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def undone(self) -> int:
+        """Hides a person undid (restored or false alarm)."""
+        return self.reviews.get("restored", 0) + self.reviews.get("false_alarm", 0)
+
+
+def statistics(
+    session: Session, allowed: set[str] | None, since: dt.datetime
+) -> tuple[list[SpaceStats], dict[str, int]]:
+    """Return, for comments judged since ``since``: counts per space, and flags per category."""
+    judged = (
+        select(Comment.space_id, Verdict.decision, Comment.review_status, func.count(Comment.id))
+        .join(Verdict, Verdict.comment_id == Comment.id)
+        .where(Verdict.created_at >= since)
+        .group_by(Comment.space_id, Verdict.decision, Comment.review_status)
+    )
+    if allowed is not None:
+        judged = judged.where(col(Comment.space_id).in_(sorted(allowed) or [""]))
+    by_space: dict[str, SpaceStats] = {}
+    for space_id, decision, status, count in session.exec(judged).all():
+        stats = by_space.setdefault(space_id, SpaceStats(space_id))
+        stats.judged += int(count)
+        stats.decisions[decision] = stats.decisions.get(decision, 0) + int(count)
+        if status in STAT_REVIEWS:
+            stats.reviews[status] = stats.reviews.get(status, 0) + int(count)
+    flagged = (
+        select(Verdict.categories)
+        .join(Comment, Verdict.comment_id == Comment.id)
+        .where(Verdict.created_at >= since, col(Verdict.decision) != "allow")
+    )
+    if allowed is not None:
+        flagged = flagged.where(col(Comment.space_id).in_(sorted(allowed) or [""]))
+    per_category: dict[str, int] = dict.fromkeys(CATEGORY_IDS, 0)
+    for categories in session.exec(flagged).all():
+        for category in categories or []:
+            if category in per_category:
+                per_category[category] += 1
+    return sorted(by_space.values(), key=lambda s: s.space_id), per_category
