@@ -77,9 +77,16 @@ class SandboxProcess:
 
 
 class DaemonProcess:
-    """``vigie run`` in a process of its own; its standard error appended to ``log``."""
+    """``vigie run`` in a process of its own; its standard error appended to ``log``.
+
+    Every daemon started is remembered in ``STARTED`` so a test that fails or times out never
+    leaves one behind (see :func:`kill_leftovers`).
+    """
+
+    STARTED: list[DaemonProcess] = []
 
     def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        DaemonProcess.STARTED.append(self)
         self.log_path = log
         with log.open("ab") as handle:
             self.process = subprocess.Popen(
@@ -97,6 +104,14 @@ class DaemonProcess:
     def terminate(self, timeout: float = 90) -> int:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
+
+
+def kill_leftovers() -> None:
+    """Kill the daemons a test left running (it failed or timed out before stopping them)."""
+    while DaemonProcess.STARTED:
+        daemon = DaemonProcess.STARTED.pop()
+        if daemon.alive():
+            daemon.kill()
 
 
 def vigie(config: Path, *args: str, env: dict[str, str] | None = None,

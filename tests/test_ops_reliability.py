@@ -21,6 +21,7 @@ from tests.ops_support import (
     DaemonProcess,
     SandboxProcess,
     config_text,
+    kill_leftovers,
     query,
     vigie,
     wait_for,
@@ -49,8 +50,11 @@ ACCEPTABLE = [
 @pytest.fixture
 def sandbox_process(tmp_path: Path):
     server = SandboxProcess(tmp_path / "sandbox.log")
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        kill_leftovers()  # before the sandbox goes: no daemon outlives its test
+        server.stop()
 
 
 def _hide_posts(url: str) -> Counter:
@@ -62,6 +66,7 @@ def _hide_posts(url: str) -> Counter:
     return counter
 
 
+@pytest.mark.timeout(1200)  # tens of Python start-ups: slow on a loaded 2-core machine
 def test_sigkill_at_random_moments_loses_and_repeats_nothing(
     sandbox_process: SandboxProcess, tmp_path: Path
 ) -> None:
@@ -189,6 +194,7 @@ def _scan_for_secrets(secrets: list[str], texts: dict[str, str], folder: Path) -
                 assert secret.encode() not in data, f"a secret appears in {path}"
 
 
+@pytest.mark.timeout(900)
 def test_platform_faults_are_survived_reported_and_caught_up(
     sandbox_process: SandboxProcess, tmp_path: Path
 ) -> None:
