@@ -275,6 +275,10 @@ def test_platform_faults_are_survived_reported_and_caught_up(
         result = vigie(config, *command, env=env)
         outputs[" ".join(command)] = result.stdout + result.stderr
     assert "Traceback" not in text
+    # SMTP down: the urgent alert is kept, with its error, to be sent again (nothing lost).
+    alerts = query(tmp_path / "state" / "vigie.db",
+                   "SELECT status, last_error FROM reports WHERE kind = 'alert'")
+    assert alerts and all(status != "sent" and error for status, error in alerts), alerts
     _scan_for_secrets([TOKEN, old_token, new_token, smtp_password], outputs, tmp_path / "state")
 
 
