@@ -75,7 +75,7 @@ def parse_time(value: Any) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise BadPayload(_("The platform sent a time that cannot be read: {value}.").format(
-            value=value[:40])) from None
+            value=repr(value[:40]))) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)

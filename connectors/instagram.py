@@ -106,7 +106,10 @@ def parse_comments_page(
         comments.append(comment)
         replies = item.get("replies") if isinstance(item, Mapping) else None
         if isinstance(replies, Mapping):
-            for reply in replies.get("data") or []:
+            reply_items = replies.get("data") or []
+            if not isinstance(reply_items, list):
+                raise BadPayload(_("The platform sent a list of comments that cannot be read."))
+            for reply in reply_items:
                 comments.append(parse_comment(reply, account_id=account_id, media_id=media_id,
                                               parent_id=comment.platform_id,
                                               permalink=permalink))

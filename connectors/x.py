@@ -95,6 +95,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def tweet_id_of(value: Any) -> str:
+    """Given an id X sent, return it as text. Raise BadPayload unless it is a number."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()):
+        raise BadPayload(_("X answered a post whose id is not a number."))
+    return text
+
+
 def snowflake_time(tweet_id: str | int) -> dt.datetime:
     """Given an X id, return when it was created (ids carry their creation time)."""
     millis = (int(tweet_id) >> 22) + TWITTER_EPOCH_MS
@@ -349,11 +357,9 @@ class XConnector(Connector):
             data = [data]
         if not isinstance(data, list):
             raise BadPayload(_("X answered an unexpected list of posts."))
-        users = {
-            str(user.get("id")): user
-            for user in (body.get("includes") or {}).get("users") or []
-            if isinstance(user, dict)
-        }
+        includes = body.get("includes") if isinstance(body.get("includes"), dict) else {}
+        listed = includes.get("users") if isinstance(includes.get("users"), list) else []
+        users = {str(user.get("id")): user for user in listed if isinstance(user, dict)}
         comments = []
         for tweet in data:
             if not isinstance(tweet, dict) or not tweet.get("id") or "text" not in tweet:
@@ -362,12 +368,13 @@ class XConnector(Connector):
         return comments
 
     def _comment(self, tweet: Mapping[str, Any], users: Mapping[str, Any]) -> RemoteComment:
-        tweet_id = str(tweet["id"])
+        tweet_id = tweet_id_of(tweet["id"])
         author_id = str(tweet["author_id"]) if tweet.get("author_id") else None
         user = users.get(author_id or "", {})
         conversation = str(tweet["conversation_id"]) if tweet.get("conversation_id") else None
         parent = None
-        for reference in tweet.get("referenced_tweets") or []:
+        references = tweet.get("referenced_tweets")
+        for reference in references if isinstance(references, list) else []:
             if isinstance(reference, dict) and reference.get("type") == "replied_to":
                 parent = str(reference.get("id"))
         if parent == conversation:
@@ -419,10 +426,13 @@ class XConnector(Connector):
         for body in self._pages("timeline", self.client.get_users_tweets, self.platform_id,
                                 truncated=timeline_cut, **params):
             calls += 1
-            for tweet in body.get("data") or []:
+            timeline = body.get("data") or []
+            if not isinstance(timeline, list):
+                raise BadPayload(_("X answered an unexpected list of posts."))
+            for tweet in timeline:
                 if not isinstance(tweet, dict) or not tweet.get("id"):
                     raise BadPayload(_("X answered a post without id."))
-                tweet_id = str(tweet["id"])
+                tweet_id = tweet_id_of(tweet["id"])
                 created = parse_time(tweet.get("created_at")) or snowflake_time(tweet_id)
                 posts.append(RemotePost(
                     platform_id=tweet_id,

@@ -365,8 +365,8 @@ class YouTubeConnector(Connector):
 
     def parse_comment(self, item: Mapping[str, Any], video_id: str | None = None) -> RemoteComment:
         """Given a ``youtube#comment`` resource, return it as a RemoteComment."""
-        snippet = item.get("snippet")
-        if not isinstance(item.get("id"), str) or not isinstance(snippet, dict):
+        snippet = item.get("snippet") if isinstance(item, Mapping) else None
+        if not isinstance(snippet, dict) or not isinstance(item.get("id"), str):
             raise BadPayload(_("YouTube answered a comment without id or snippet."))
         created = parse_time(snippet.get("publishedAt"))
         if created is None:
@@ -484,7 +484,10 @@ class YouTubeConnector(Connector):
             raise BadPayload(_("YouTube answered a comment thread without its comment."))
         video = snippet.get("videoId")
         top = self.parse_comment(top_item, video)
-        included = (thread.get("replies") or {}).get("comments") or []
+        replies_part = thread.get("replies") if isinstance(thread.get("replies"), dict) else {}
+        included = replies_part.get("comments") or []
+        if not isinstance(included, list):
+            raise BadPayload(_("YouTube answered a comment thread without snippet."))
         replies = [self.parse_comment(item, video) for item in included]
         try:
             total = int(snippet.get("totalReplyCount", len(replies)))

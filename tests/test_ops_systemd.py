@@ -101,3 +101,20 @@ def test_watchdog_interval(monkeypatch, usec, pid, expected) -> None:
 def test_watchdog_not_pinged_without_watchdog(notify_socket, monkeypatch) -> None:
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     assert systemd.watchdog_ping() is False
+
+
+def test_credentials_loaded_from_the_units_folder_are_found(tmp_path: Path) -> None:
+    """LoadCredential=vigie:/etc/vigie/credentials names each file vigie_<file>; the
+    configuration still says credential:<file>."""
+    from watcher.errors import SecretError
+    from watcher.secrets import resolve
+
+    (tmp_path / "vigie_css-facebook-page-token").write_text("EAAB-daemon\n")
+    (tmp_path / "vigie-console_secret-key").write_text("console-key")
+    (tmp_path / "plain").write_text("as-named")
+    environ = {"CREDENTIALS_DIRECTORY": str(tmp_path)}
+    assert resolve("credential:css-facebook-page-token", environ) == "EAAB-daemon"
+    assert resolve("credential:secret-key", environ) == "console-key"
+    assert resolve("credential:plain", environ) == "as-named"
+    with pytest.raises(SecretError):
+        resolve("credential:absent", environ)

@@ -20,13 +20,16 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
 
 from reports import service as reports
-from watcher import pipeline, retention, systemd
+from watcher import pipeline, retention, store_health, systemd
 from watcher.config import Config, load_config
 from watcher.errors import VigieError
 from watcher.i18n import _
 from watcher.runtime import Runtime
+from watcher.store.models import Space
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class Daemon:
         self.stop_event = threading.Event()
         self.reload_event = threading.Event()
         self.cycles = 0
+        self._actions_store_error: str | None = None
         self._cycles_lock = threading.Lock()
 
     # --- jobs ------------------------------------------------------------------------------
@@ -61,6 +65,11 @@ class Daemon:
             outcome = pipeline.poll_space(runtime, space_id)
         except VigieError as error:
             log.error("%s", _("Space {space}: {error}").format(space=space_id, error=error))
+            return
+        except SQLAlchemyError as error:
+            log.error("%s", _("Space {space}: {error}").format(
+                space=space_id, error=store_health.describe(error)))
+            log.debug("store error while polling %s", space_id, exc_info=True)
             return
         except Exception:  # noqa: BLE001 - one space's bug must not stop the others
             log.exception(_("Unexpected error while polling %s"), space_id)
@@ -136,6 +145,15 @@ class Daemon:
                 continue  # its cycle is running and will do them
             try:
                 pipeline.run_actions(runtime, space.id)
+                self._actions_store_error = None
+            except SQLAlchemyError as error:
+                # Tried every few seconds: say it once, not at every try.
+                message = store_health.describe(error)
+                if message != self._actions_store_error:
+                    log.error("%s", _("Space {space}: {error}").format(space=space.id,
+                                                                       error=message))
+                    self._actions_store_error = message
+                log.debug("store error while acting on %s", space.id, exc_info=True)
             except Exception:  # noqa: BLE001 - keep the other spaces going
                 log.exception(_("Unexpected error while acting on %s"), space.id)
             finally:
@@ -199,6 +217,7 @@ class Daemon:
     def start(self) -> None:
         """Open the runtime, recover interrupted actions, start the scheduler."""
         self.runtime = self.runtime_factory(self.config)
+        self._retry_unhealthy(self.runtime)
         pipeline.run_actions(self.runtime, recover=True)
         workers = max(2, min(8, len(self.runtime.spaces()) + 1))
         self.scheduler = BackgroundScheduler(
@@ -207,6 +226,16 @@ class Daemon:
         )
         self.scheduler.start()
         self._schedule()
+
+    @staticmethod
+    def _retry_unhealthy(runtime: Runtime) -> None:
+        """A start re-reads the secrets (a token rotated, then the service restarted): spaces
+        held back by a token or secret error are polled at once, not after their backoff."""
+        with runtime.store.session() as session:
+            for space in session.exec(select(Space).where(Space.health == "unhealthy")):
+                if space.backoff_until is not None:
+                    space.backoff_until = None
+                    session.add(space)
 
     def reload(self) -> bool:
         """Read the configuration again; keep the old one if the new one is broken."""

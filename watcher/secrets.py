@@ -25,6 +25,20 @@ def is_reference(value: str) -> bool:
     return bool(REF_PATTERN.match(value))
 
 
+# systemd/vigie.service loads the whole folder /etc/vigie/credentials with
+# ``LoadCredential=vigie:/etc/vigie/credentials``, which names each file ``vigie_<file>``
+# (the console's folder: ``vigie-console_<file>``); ``credential:<file>`` finds either.
+CREDENTIAL_PREFIXES = ("vigie_", "vigie-console_")
+
+
+def _credential_path(directory: Path, name: str) -> Path:
+    """Return the credential file for ``name``: as named, or as loaded from a folder."""
+    for candidate in (name, *(prefix + name for prefix in CREDENTIAL_PREFIXES)):
+        if (directory / candidate).is_file():
+            return directory / candidate
+    return directory / name
+
+
 def resolve(reference: str, environ: dict[str, str] | None = None) -> str:
     """Given a secret reference, return the secret. Raise SecretError if it cannot be read."""
     environ = dict(os.environ) if environ is None else environ
@@ -51,7 +65,7 @@ def resolve(reference: str, environ: dict[str, str] | None = None) -> str:
                 "(use LoadCredential= in the systemd unit)."
             ).format(name=name)
         )
-    path = Path(directory) / name
+    path = _credential_path(Path(directory), name)
     try:
         value = path.read_text(encoding="utf-8").strip()
     except OSError as error:

@@ -66,13 +66,14 @@ def collect(config: Config, store: Store, now: dt.datetime) -> dict[str, Any]:
         problems: list[str] = []
         if not space.enabled:
             state = "disabled"
+        elif row is not None and row.health == "unhealthy":
+            state = "unhealthy"
+            problems.append(row.health_reason or _("unhealthy"))
         elif row is None or last_good is None:
             state = "never_polled"
             problems.append(_("never polled successfully"))
         else:
             state = row.health
-            if row.health == "unhealthy":
-                problems.append(row.health_reason or _("unhealthy"))
             if lag is not None and lag > 3 * interval + 60:
                 problems.append(_("late: last good poll {minutes} min ago").format(
                     minutes=int(lag // 60)))
