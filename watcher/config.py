@@ -191,7 +191,8 @@ class RetentionConfig(Strict):
     comments_left_up_days: int = Field(default=90, ge=0)
     hidden_items_days: int = Field(default=365 * 2, ge=0)
     reports_days: int = Field(default=365 * 2, ge=0)
-    audit_days: int = Field(default=0, ge=0)
+    # The audit log holds no comment text and is kept for the life of the installation:
+    # deleting its oldest events would break its hash chain (docs/privacy.md).
 
 
 class SpaceConfig(Strict):
