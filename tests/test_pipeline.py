@@ -218,3 +218,31 @@ def test_failed_hide_is_retried_with_backoff(sandbox, enforce_runtime) -> None:
         session.add(action)
     assert pipeline.run_actions(runtime, "page") == 1
     assert remote(sandbox.url, insult)["hidden"] is True
+
+
+def test_delete_where_the_space_allows_it_keeps_the_evidence(sandbox, tmp_path: Path,
+                                                             database_url: str) -> None:
+    """Policy 8.2: a space may delete some categories; the store keeps text and evidence."""
+    config = make_config(
+        tmp_path,
+        [space_toml("page", sandbox.url, platform_id=PAGE,
+                    extra='delete_categories = ["diffamation_irrespect"]')],
+        database_url=database_url,
+    )
+    runtime = make_runtime(config)
+    try:
+        insult = post_comment(sandbox.url, PAGE, INSULT, author_name="Troll Anonyme")
+        thanks = post_comment(sandbox.url, PAGE, THANKS)
+        pipeline.poll_space(runtime, "page")
+        assert remote(sandbox.url, insult)["deleted"] is True
+        assert remote(sandbox.url, thanks)["deleted"] is False
+        with runtime.store.session() as session:
+            row = session.exec(select(Comment).where(Comment.platform_id == insult)).one()
+            action = session.exec(select(Action).where(Action.comment_id == row.id)).one()
+            verdict = session.exec(select(Verdict).where(Verdict.comment_id == row.id)).one()
+        assert action.kind == "delete" and action.state == "done"
+        assert row.platform_state == "deleted"
+        assert row.text == INSULT and row.author_name == "Troll Anonyme"
+        assert verdict.evidence and "diffamation_irrespect" in verdict.categories
+    finally:
+        runtime.close()
