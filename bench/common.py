@@ -311,11 +311,16 @@ def store_size_bytes(store: Any) -> int:
     """Bytes used by the store: the SQLite file (and its WAL), or PostgreSQL's tables."""
     import sqlalchemy as sa
 
-    if store.is_sqlite:
-        path = Path(store.engine.url.database)
-        with store.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    if store.is_sqlite:  # the database's pages, as a reader sees them (WAL included)
+        import sqlite3
+
+        connection = sqlite3.connect(str(store.engine.url.database))
+        try:
+            pages = connection.execute("PRAGMA page_count").fetchone()[0]
+            size = connection.execute("PRAGMA page_size").fetchone()[0]
+        finally:
+            connection.close()
+        return int(pages) * int(size)
     with store.engine.connect() as connection:
         return int(connection.execute(sa.text(
             "select coalesce(sum(pg_total_relation_size(c.oid)), 0) from pg_class c "

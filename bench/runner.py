@@ -12,6 +12,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import logging
 import subprocess
 import sys
 import tempfile
@@ -172,6 +173,7 @@ def format_table(rows: Sequence[Row]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = build_settings(args)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the sandbox's request log
     chosen = args.only.split(",") if args.only else list(SECTIONS)
     info = machine()
     print(f"Vigie benchmarks ({settings.mode}) on {info['nproc']} × {info['cpu_model']}, "
@@ -201,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as error:  # report it and go on with the other sections
             failed += 1
             traceback.print_exc()
-            produced = [Row(name, "section failed", f"{type(error).__name__}: {error}"[:300],
+            produced = [Row(name, "section failed", f"{type(error).__name__}: {str(error).splitlines()[0][:300]}",
                             status="miss")]
         rows.extend(produced)
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)

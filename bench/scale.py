@@ -271,21 +271,26 @@ def _sizes(settings: Settings, db_path: Path, comments: int, workdir: Path) -> l
     section = "4 scale"
     if comments == 0:
         return []
+    empty = open_store(f"sqlite:///{workdir / 'empty.db'}")
+    sqlite_empty = store_size_bytes(empty)
+    empty.dispose()
     sqlite_store = Store(f"sqlite:///{db_path}")
-    sqlite_bytes = store_size_bytes(sqlite_store)
+    sqlite_bytes = store_size_bytes(sqlite_store) - sqlite_empty
     rows = [Row(section, "store size per million comments, SQLite",
                 round(sqlite_bytes / comments * 1e6 / 2**30, 2), "GiB",
                 note=f"extrapolated from {sqlite_bytes / 2**20:.1f} MiB for {comments} comments "
-                     "(with their verdicts, actions, audit events, poll runs)")]
+                     "(with their verdicts, actions, audit events, poll runs; the empty "
+                     "schema's size left out)")]
     if postgres_available(settings.postgres_url):
         assert settings.postgres_url
         with ScratchPostgres(settings.postgres_url, "scale") as scratch:
             pg = open_store(scratch.url)
+            pg_empty = store_size_bytes(pg)
             copy_rows(sqlite_store, pg)
             with pg.engine.connect() as connection:
                 connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                     "VACUUM ANALYZE")
-            pg_bytes = store_size_bytes(pg)
+            pg_bytes = store_size_bytes(pg) - pg_empty
             pg.dispose()
         rows.append(Row(section, "store size per million comments, PostgreSQL",
                         round(pg_bytes / comments * 1e6 / 2**30, 2), "GiB",
