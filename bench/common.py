@@ -218,10 +218,10 @@ secrets = {secrets}
 """
 
 SECRETS = {
-    "facebook": '{ page_token = "env:%s" }' % TOKEN_ENV,
-    "instagram": '{ access_token = "env:%s" }' % TOKEN_ENV,
-    "youtube": '{ access_token = "env:%s" }' % TOKEN_ENV,
-    "x": '{ user_token = "env:%s" }' % TOKEN_ENV,
+    "facebook": f'{{ page_token = "env:{TOKEN_ENV}" }}',
+    "instagram": f'{{ access_token = "env:{TOKEN_ENV}" }}',
+    "youtube": f'{{ access_token = "env:{TOKEN_ENV}" }}',
+    "x": f'{{ user_token = "env:{TOKEN_ENV}" }}',
 }
 
 
