@@ -40,6 +40,13 @@ DOCUMENTED = {
         "per_space_per_day": 4800,  # with 1 impression, the smallest account
         "shared_per_day": None,
     },
+    "x": {
+        "limit": "X API v2, per user (each space is its own account) and 15-minute window: "
+                 "300 recent searches, 900 user-timeline reads (docs.x.com 'Rate limits'; "
+                 "the monthly read cap of the paid plan is not modelled)",
+        "per_space_per_day": 300 * 4 * 24,  # the recent-search window binds first
+        "shared_per_day": None,
+    },
     "youtube": {
         "limit": "YouTube Data API v3: 10,000 quota units per project per day, shared by every "
                  "channel; a list call costs 1 unit, setModerationStatus 50",
@@ -59,13 +66,17 @@ def _space_id(platform: str, size: int) -> str:
     base = {"facebook": 104865371000000, "instagram": 17841400000000000,
             "youtube": 0, "x": 1500000000000000000}[platform]
     if platform == "youtube":
-        return f"UCbench{platform[:2]}{size:05d}xxxxxxxxxxxxx"[:24]
+        return f"UCbenchChannel{size:010d}"
     return str(base + size)
 
 
 def _counted(server: SandboxServer, platform: str, space: str) -> int | None:
-    """Calls the sandbox counted against the space's quota so far (Graph platforms only)."""
+    """What the sandbox counted against the platform's limit so far: Graph calls of the space
+    (each request of a batch), YouTube quota units of the project; None for the others."""
     with server.state.locked() as st:
+        if platform == "youtube":
+            book = st.counters.get("youtube") or {}
+            return sum((book.get("used") or {}).values())
         calls = st.counters.get(f"graph_space_calls:{platform}:{space}")
         return len(calls) if calls is not None else None
 
@@ -82,6 +93,9 @@ def measure(platform: str, sizes: tuple[int, ...], workdir: Path) -> list[dict[s
         requests.post(f"{server.url}/_sandbox/graph/limits",
                       json={"app_per_hour": 10_000_000, "space_per_day": 10_000_000},
                       timeout=10).raise_for_status()
+        if platform == "youtube":
+            requests.post(f"{server.url}/_sandbox/youtube/quota", json={"limit": 10_000_000},
+                          timeout=10).raise_for_status()
         blocks = []
         now = server.state.now()
         for size in sizes:
@@ -123,6 +137,7 @@ def measure(platform: str, sizes: tuple[int, ...], workdir: Path) -> list[dict[s
                     "http_requests": len(calls),
                     "counted": (counted_after - (counted_before or 0)
                                 if counted_after is not None else len(calls)),
+                    "unit": "units" if platform == "youtube" else "counted",
                     "found": outcome.new_comments,
                     "posted": size,
                     "ok": outcome.ok,
@@ -153,7 +168,7 @@ def run(settings: Settings, workdir: Path) -> list[Row]:
                 status = "ok" if result["http_requests"] <= target and complete else "miss"
             rows.append(Row(
                 section, f"{platform}: calls per cycle, P={p}",
-                f"{result['http_requests']} HTTP / {result['counted']} counted",
+                f"{result['http_requests']} HTTP / {result['counted']} {result['unit']}",
                 "calls", f"≤ {target} HTTP" if graph else "",
                 status,
                 f"new comments found {result['found']}/{result['posted']}"
