@@ -64,6 +64,7 @@ class Settings:
     scale_rate_per_space_per_min: float = 0.5
     growth_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     growth_spaces: int = 50
+    growth_pg_max: int = 100_000  # PostgreSQL's bulk fill is slow here: larger sizes SQLite only
     postgres_url: str | None = DEFAULT_PG
     workdir: Path = field(default_factory=lambda: Path("/tmp"))
     extra: dict[str, Any] = field(default_factory=dict)
@@ -226,14 +227,14 @@ SECRETS = {
 
 
 def space_block(space_id: str, platform_id: str, url: str, *, platform: str = "facebook",
-                interval: int = 300, extra: str = "") -> str:
+                interval: int = 300, extra: str = "", secrets: str | None = None) -> str:
     return SPACE_TEMPLATE.format(id=space_id, platform=platform, platform_id=platform_id,
-                                 interval=interval, url=url, secrets=SECRETS[platform],
+                                 interval=interval, url=url, secrets=secrets or SECRETS[platform],
                                  extra=extra)
 
 
 def config_text(state_dir: Path, spaces: Iterable[str], *, database_url: str | None = None,
-                interval: int = 300, jitter: int = 0, action_interval: int = 1,
+                interval: int = 300, jitter: int = 0, action_interval: int = 5,
                 extra: str = "") -> str:
     store = f'[store]\nurl = "{database_url}"\n' if database_url else ""
     return (

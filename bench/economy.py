@@ -97,6 +97,7 @@ def measure(platform: str, sizes: tuple[int, ...], workdir: Path) -> list[dict[s
             requests.post(f"{server.url}/_sandbox/youtube/quota", json={"limit": 10_000_000},
                           timeout=10).raise_for_status()
         blocks = []
+        environ = {TOKEN_ENV: TOKEN}
         now = server.state.now()
         for size in sizes:
             space = _space_id(platform, size)
@@ -104,15 +105,18 @@ def measure(platform: str, sizes: tuple[int, ...], workdir: Path) -> list[dict[s
             for n in range(size):
                 server.state.add_post(platform, space, f"Publication {n}",
                                       created_time=now - dt.timedelta(minutes=size - n + 5))
+            secrets = None
+            if platform == "youtube":  # the sandbox knows a channel by its token ya29.<id>
+                environ[f"VIGIE_BENCH_YT_{size}"] = f"ya29.{space}"
+                secrets = f'{{ access_token = "env:VIGIE_BENCH_YT_{size}" }}'
             blocks.append(space_block(f"{platform}-{size}", space, server.url,
-                                      platform=platform))
+                                      platform=platform, secrets=secrets))
         state_dir = workdir / f"economy-{platform}"
         state_dir.mkdir(exist_ok=True)
         db = state_dir / "vigie.db"
         config = parse_config(config_text(state_dir, blocks,
                                           database_url=f"sqlite:///{db}"))
-        runtime = Runtime.open(config, store=open_store(config.database_url),
-                               environ={TOKEN_ENV: TOKEN})
+        runtime = Runtime.open(config, store=open_store(config.database_url), environ=environ)
         try:
             for size in sizes:
                 space_id = f"{platform}-{size}"

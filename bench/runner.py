@@ -67,6 +67,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="comments per space per minute in the scale run (default 0.5)")
     parser.add_argument("--growth", metavar="N,N,...",
                         help="store sizes of the growth run (default 10000,100000,1000000)")
+    parser.add_argument("--growth-pg-max", type=int, metavar="N",
+                        help="largest growth size also run on PostgreSQL (default 100000)")
     parser.add_argument("--postgres", default=DEFAULT_PG, metavar="URL",
                         help="PostgreSQL server for store sizes ('' to skip)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
@@ -95,6 +97,8 @@ def build_settings(args: argparse.Namespace) -> Settings:
         settings.scale_rate_per_space_per_min = args.rate
     if args.growth:
         settings.growth_sizes = tuple(int(n) for n in args.growth.split(","))
+    if args.growth_pg_max:
+        settings.growth_pg_max = args.growth_pg_max
     settings.postgres_url = args.postgres or None
     return settings
 
