@@ -174,6 +174,24 @@ def format_table(rows: Sequence[Row]) -> str:
     return "\n".join(out)
 
 
+def save(out: Path, info: dict, settings: Settings, chosen: list[str], rows: list[Row]) -> Path:
+    """Write the rows so far as JSON (also as ``latest.json``); return the file."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = info["date"].replace(":", "").replace("-", "")
+    path = out / f"bench-{settings.mode}-{stamp}.json"
+    path.write_text(json.dumps({
+        "machine": info,
+        "mode": settings.mode,
+        "sections": chosen,
+        "settings": {k: (str(v) if isinstance(v, Path) else v)
+                     for k, v in vars(settings).items() if k != "extra"},
+        "extra": settings.extra,
+        "rows": [r.as_dict() for r in rows],
+    }, indent=2, default=str), encoding="utf-8")
+    (out / "latest.json").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = build_settings(args)
@@ -210,25 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             produced = [Row(name, "section failed", f"{type(error).__name__}: {str(error).splitlines()[0][:300]}",
                             status="miss")]
         rows.extend(produced)
+        save(args.out, info, settings, chosen, rows)  # a long run keeps what it measured
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
     reference_after = reference_seconds()
     rows.append(Row("0 machine", "reference workload at the end", round(reference_after * 1000, 1),
                     "ms", note="a large change means the machine's load changed during the run"))
     print()
     print(format_table(rows))
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = info["date"].replace(":", "").replace("-", "")
-    path = args.out / f"bench-{settings.mode}-{stamp}.json"
-    path.write_text(json.dumps({
-        "machine": info,
-        "mode": settings.mode,
-        "sections": chosen,
-        "settings": {k: (str(v) if isinstance(v, Path) else v)
-                     for k, v in vars(settings).items() if k != "extra"},
-        "extra": settings.extra,
-        "rows": [r.as_dict() for r in rows],
-    }, indent=2, default=str), encoding="utf-8")
-    (args.out / "latest.json").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    path = save(args.out, info, settings, chosen, rows)
     print(f"\nSaved {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     if scratch is not None:
         scratch.cleanup()
