@@ -107,39 +107,43 @@ def build_settings(args: argparse.Namespace) -> Settings:
 
 
 def run_classifier(settings: Settings, workdir: Path) -> list[Row]:
-    """Rows of ``bench/classifier.py`` (classifier speed side by side with glin-profanity).
+    """Rows of ``bench/classifier.py`` (the classifier's speed beside glin-profanity's).
 
-    If that module exposes ``rows(quick: bool) -> list[dict]`` (keys of :class:`Row`), they are
-    taken as they are; otherwise it is run as ``python -m bench.classifier`` and its output is
-    kept in the JSON.
+    That script belongs to the classifier work; it is run as it is documented,
+    ``python -m bench.classifier --limit N --json FILE``, and its JSON becomes rows.
     """
     section = "1 classifier"
     if importlib.util.find_spec("bench.classifier") is None:
         return [Row(section, "bench/classifier.py", "absent", status="n/a",
                     note="written by the classifier work; run again once it has landed")]
-    module = importlib.import_module("bench.classifier")
-    quick = settings.mode != "full"
-    if callable(getattr(module, "rows", None)):
-        out = []
-        for item in module.rows(quick=quick):
-            data = dict(item)
-            data.setdefault("section", section)
-            out.append(Row(**{k: data.get(k, "") for k in Row.__dataclass_fields__}))
-        return out
-    command = [sys.executable, "-m", "bench.classifier"] + (["--quick"] if quick else [])
-    started = time.perf_counter()
+    limit = {"full": 6000, "quick": 2000}.get(settings.mode, 300)
+    out = workdir / "classifier.json"
+    command = [sys.executable, "-m", "bench.classifier", "--limit", str(limit), "--json",
+               str(out)]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=3600)
-    if result.returncode != 0 and quick:  # it may not know --quick
-        result = subprocess.run(command[:-1], cwd=REPO, capture_output=True, text=True,
-                                timeout=3600)
-    (workdir / "classifier.out").write_text(result.stdout + result.stderr)
     settings.extra["classifier_output"] = result.stdout[-20_000:]
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    rows = [Row(section, "python -m bench.classifier",
-                "ok" if result.returncode == 0 else f"exit {result.returncode}",
-                status="info" if result.returncode == 0 else "miss",
-                note=f"{time.perf_counter() - started:.0f} s; its table follows")]
-    rows.extend(Row(section, "", line) for line in lines[-40:])
+    if result.returncode != 0 or not out.exists():
+        return [Row(section, "python -m bench.classifier", f"exit {result.returncode}",
+                    status="miss", note=(result.stderr.strip().splitlines() or [""])[-1][:200])]
+    data = json.loads(out.read_text(encoding="utf-8"))
+    rows = []
+    for r in data.get("results", []):
+        name = r.get("classifier", "?")
+        vigie = name == "vigie"
+        per_s, p99, rss = r["per_second_cpu"], r["p99_cpu_ms"], r["rss_mb"]
+        rows += [
+            Row(section, f"{name}: comments per second per core", round(per_s),
+                "/s", "≥ 3000" if vigie else "", ("ok" if per_s >= 3000 else "miss")
+                if vigie else "info",
+                note=f"{r['comments']} texts from {data.get('source', '?')}; CPU time, one core"),
+            Row(section, f"{name}: latency p50 / p99 (CPU)",
+                f"{r['p50_cpu_ms']:.3f} / {p99:.3f}", "ms", "p99 < 5" if vigie else "",
+                ("ok" if p99 < 5 else "miss") if vigie else "info",
+                note=f"wall p50 / p99 {r['p50_ms']:.3f} / {r['p99_ms']:.3f} ms"),
+            Row(section, f"{name}: RSS loaded", round(rss, 1), "MB", "≤ 150" if vigie else "",
+                ("ok" if rss <= 150 else "miss") if vigie else "info",
+                note=f"an empty Python process: {data.get('baseline_rss_mb', 0):.1f} MB"),
+        ]
     return rows
 
 

@@ -11,8 +11,8 @@ space on SQLite, growing with the history. A partial index over the unclassified
 (a handful at any time) gives both the filter and the order: 0.01 ms. Its predicate is spelled
 the way SQLAlchemy renders ``classified.is_(False)`` on each database, so the planners match it.
 
-Revision ID: 0002_bench
-Revises: 0001
+Revision ID: 0003_bench
+Revises: 0002_decision_length
 Create Date: 2026-11-28 01:10:00
 """
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_bench"
-down_revision = "0001"
+revision = "0003_bench"
+down_revision = "0002_decision_length"
 branch_labels = None
 depends_on = None
 
