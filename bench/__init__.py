@@ -1,0 +1,1 @@
+"""Vigie's benchmarks: ``python -m bench`` (see bench/runner.py and docs/performance.md)."""

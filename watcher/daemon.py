@@ -139,7 +139,12 @@ class Daemon:
         runtime = self.runtime
         if runtime is None or self.stop_event.is_set():
             return
+        # One query finds the spaces with something to do (a query per space every few
+        # seconds cost 0.75 to 2 cores with 500 spaces: docs/performance.md).
+        due = pipeline.spaces_with_actions(runtime)
         for space in runtime.spaces():
+            if space.id not in due:
+                continue
             lock = runtime.space_lock(space.id)
             if not lock.acquire(blocking=False):
                 continue  # its cycle is running and will do them

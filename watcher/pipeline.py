@@ -385,6 +385,23 @@ def _finish(
         )
 
 
+def _due(now: dt.datetime, recover: bool) -> sa.ColumnElement[bool]:
+    """The actions to carry out now: requested and due, or left in flight (stale, or all)."""
+    return sa.or_(
+        sa.and_(
+            col(Action.state) == "requested",
+            sa.or_(
+                col(Action.next_attempt_at).is_(None),
+                col(Action.next_attempt_at) <= now,
+            ),
+        ),
+        sa.and_(
+            col(Action.state) == "in_flight",
+            sa.true() if recover else col(Action.updated_at) <= now - STALE_IN_FLIGHT,
+        ),
+    )
+
+
 def _pending_actions(runtime: Runtime, space_id: str, recover: bool) -> list[tuple[Action, Comment]]:
     now = runtime.clock()
     with runtime.store.session() as session:
@@ -392,24 +409,23 @@ def _pending_actions(runtime: Runtime, space_id: str, recover: bool) -> list[tup
             select(Action, Comment)
             .join(Comment, col(Comment.id) == Action.comment_id)
             .where(Comment.space_id == space_id)
-            .where(
-                sa.or_(
-                    sa.and_(
-                        col(Action.state) == "requested",
-                        sa.or_(
-                            col(Action.next_attempt_at).is_(None),
-                            col(Action.next_attempt_at) <= now,
-                        ),
-                    ),
-                    sa.and_(
-                        col(Action.state) == "in_flight",
-                        sa.true() if recover else col(Action.updated_at) <= now - STALE_IN_FLIGHT,
-                    ),
-                )
-            )
+            .where(_due(now, recover))
             .order_by(col(Action.id))
         )
         return [(a, c) for a, c in session.exec(query)]
+
+
+def spaces_with_actions(runtime: Runtime) -> set[str]:
+    """Return the ids of the spaces that have actions to carry out now, in one query."""
+    now = runtime.clock()
+    with runtime.store.session() as session:
+        query = (
+            select(Comment.space_id)
+            .join(Action, col(Comment.id) == Action.comment_id)
+            .where(_due(now, False))
+            .distinct()
+        )
+        return set(session.exec(query))
 
 
 def run_actions(runtime: Runtime, space_id: str | None = None, *, recover: bool = False) -> int:

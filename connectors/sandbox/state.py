@@ -112,6 +112,24 @@ class SandboxState:
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
         self._fault_ids = itertools.count(1)
+        # Indexes over ``posts`` and ``comments`` (post ids by space, comment ids by post), so
+        # that a request reads its own posts and comments, not every item of the sandbox. They
+        # are rebuilt whenever the dicts were changed behind add_post/add_comment's back.
+        self._posts_by_space: dict[tuple[str, str], list[str]] = {}
+        self._comments_by_post: dict[str, list[str]] = {}
+        self._indexed = (0, 0)  # (posts, comments) covered by the indexes
+
+    def _index(self) -> None:
+        """Bring the indexes up to date (call with the lock held)."""
+        if self._indexed == (len(self.posts), len(self.comments)):
+            return
+        self._posts_by_space = {}
+        for post in self.posts.values():
+            self._posts_by_space.setdefault((post.platform, post.space), []).append(post.id)
+        self._comments_by_post = {}
+        for comment in self.comments.values():
+            self._comments_by_post.setdefault(comment.post, []).append(comment.id)
+        self._indexed = (len(self.posts), len(self.comments))
 
     @contextmanager
     def locked(self) -> Iterator[SandboxState]:
@@ -145,8 +163,11 @@ class SandboxState:
 
     def space_posts(self, platform: str, space_id: str) -> list[SbPost]:
         with self.lock:
+            self._index()
+            found = (self.posts.get(pid) for pid in self._posts_by_space.get((platform, space_id), ()))
             return sorted(
-                (p for p in self.posts.values() if p.platform == platform and p.space == space_id),
+                (p for p in found if p is not None and p.platform == platform
+                 and p.space == space_id),
                 key=lambda p: (p.created_time, p.id),
                 reverse=True,
             )
@@ -166,6 +187,10 @@ class SandboxState:
             when = created_time or self.now()
             pid = post_id or ids.post_id(platform, space_id, self.next_number(), when)
             post = SbPost(platform, pid, space_id, text, when, when)
+            self._index()
+            if pid not in self.posts:
+                self._posts_by_space.setdefault((platform, space_id), []).append(pid)
+                self._indexed = (self._indexed[0] + 1, self._indexed[1])
             self.posts[pid] = post
             return post
 
@@ -214,6 +239,10 @@ class SandboxState:
                 by_owner=by_owner,
                 author_username=author_username or ids.username(author_name),
             )
+            self._index()
+            if comment.id not in self.comments:
+                self._comments_by_post.setdefault(post_id, []).append(comment.id)
+                self._indexed = (self._indexed[0], self._indexed[1] + 1)
             self.comments[comment.id] = comment
             post = self.posts[post_id]
             post.updated_time = max(post.updated_time, when)
@@ -225,11 +254,13 @@ class SandboxState:
 
     def post_comments(self, post_id: str, *, include_deleted: bool = False) -> list[SbComment]:
         with self.lock:
+            self._index()
+            found = (self.comments.get(cid) for cid in self._comments_by_post.get(post_id, ()))
             return sorted(
                 (
                     c
-                    for c in self.comments.values()
-                    if c.post == post_id and (include_deleted or not c.deleted)
+                    for c in found
+                    if c is not None and c.post == post_id and (include_deleted or not c.deleted)
                 ),
                 key=lambda c: (c.created_time, c.id),
             )
@@ -319,3 +350,4 @@ class SandboxState:
             self.faults.clear()
             self.counters.clear()
             self.clock_offset = dt.timedelta()
+            self._indexed = (-1, -1)  # rebuilt on next use

@@ -83,6 +83,10 @@ class Comment(SQLModel, table=True):
         sa.Index("ix_comments_space_created", "space_id", "created_time"),
         sa.Index("ix_comments_space_author", "space_id", "author_id"),
         sa.Index("ix_comments_unclassified", "classified", "space_id"),
+        # The comments still to classify, in order (migration 0003_bench).
+        sa.Index("ix_comments_pending", "space_id", "created_time", "id",
+                 sqlite_where=sa.text("classified IS 0"),
+                 postgresql_where=sa.text("classified IS false")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
