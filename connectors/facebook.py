@@ -59,7 +59,9 @@ class FacebookOptions(ConnectorOptions):
 
     graph_version: str = Field(default=DEFAULT_GRAPH_VERSION, pattern=GRAPH_VERSION_PATTERN)
     posts_lookback_days: int = Field(default=30, ge=1, le=365)  # posts watched for comments
-    max_posts: int = Field(default=100, ge=1, le=100)  # recent posts read by the feed call
+    max_posts: int = Field(default=100, ge=1, le=100)  # posts per page of the feed
+    # Pages of the feed read at most per poll (recent posts within posts_lookback_days).
+    max_feed_pages: int = Field(default=20, ge=1, le=1000)
     comments_page_size: int = Field(default=100, ge=1, le=100)
     overlap_seconds: int = Field(default=60, ge=0, le=3600)
     max_pages_per_post: int = Field(default=20, ge=1, le=1000)
@@ -174,21 +176,15 @@ class FacebookConnector(Connector):
         seen = parse_seen(cursor.get("seen"))
         window_start = since - overlap
 
-        feed = self.client.request(
-            f"{self.platform_id}/feed",
-            {"fields": POST_FIELDS, "since": int(lookback.timestamp()),
-             "limit": self.opts.max_posts},
-        )
-        if not isinstance(feed, Mapping) or not isinstance(feed.get("data"), list):
-            raise BadPayload(_("The platform sent a feed that cannot be read."))
-        posts = [parse_post(item) for item in feed["data"]]
+        items = self._recent_feed(lookback)
+        posts = [parse_post(item) for item in items]
         # A post whose updated_time is older than the previous poll has no comment we have
         # not read. Graph times have whole seconds: compare with the poll's second.
         polled_at = now.replace(microsecond=0)
         posts_from = (parse_time(cursor["polled_at"]) - overlap if cursor.get("polled_at")
                       else lookback)
         updated = {
-            str(item["id"]) for item in feed["data"]
+            str(item["id"]) for item in items
             if parse_time(item.get("updated_time") or item.get("created_time")) >= posts_from
         }
         watched = [p for p in posts if p.platform_id in updated]
@@ -238,6 +234,28 @@ class FacebookConnector(Connector):
             calls=self.client.calls - calls_before,
             usage=self.client.usage,
         )
+
+    def _recent_feed(self, lookback: dt.datetime) -> list[Mapping[str, Any]]:
+        """Return the Page's posts created since ``lookback``, following the feed's pages
+        (at most ``max_feed_pages``), so no post with new comments is left unread."""
+        path = f"{self.platform_id}/feed"
+        args: dict[str, Any] = {"fields": POST_FIELDS, "since": int(lookback.timestamp()),
+                                "limit": self.opts.max_posts}
+        items: list[Mapping[str, Any]] = []
+        for _page in range(self.opts.max_feed_pages):
+            feed = self.client.request(path, args)
+            if not isinstance(feed, Mapping) or not isinstance(feed.get("data"), list):
+                raise BadPayload(_("The platform sent a feed that cannot be read."))
+            items.extend(item for item in feed["data"] if isinstance(item, Mapping))
+            paging = feed.get("paging") if isinstance(feed.get("paging"), Mapping) else {}
+            next_url = paging.get("next")
+            if not feed["data"] or not isinstance(next_url, str):
+                break
+            parts = urlsplit(next_url)
+            path = parts.path
+            args = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                    if k not in ("access_token", "appsecret_proof")}
+        return items
 
     def _relative_from(self, next_url: str) -> str:
         """Turn an absolute ``paging.next`` URL into a batch item's relative URL."""

@@ -246,3 +246,16 @@ def test_delete_where_the_space_allows_it_keeps_the_evidence(sandbox, tmp_path: 
         assert verdict.evidence and "diffamation_irrespect" in verdict.categories
     finally:
         runtime.close()
+
+
+def test_a_busy_page_loses_no_comment(sandbox, enforce_runtime) -> None:
+    """More posts with new comments than one feed page holds: every comment is read."""
+    import requests
+
+    for n in range(230):
+        post = requests.post(f"{sandbox.url}/_sandbox/posts",
+                             json={"platform": "facebook", "space": PAGE, "text": f"Avis {n}"},
+                             timeout=10).json()["id"]
+        post_comment(sandbox.url, PAGE, f"Merci pour l'avis numéro {n}", post=post)
+    outcome = pipeline.poll_space(enforce_runtime, "page")
+    assert outcome.ok and outcome.new_comments == 230
