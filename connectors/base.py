@@ -18,6 +18,18 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 
+def parse_iso_time(value: Any) -> dt.datetime | None:
+    """Given an ISO 8601 time such as ``2022-10-07T22:42:12.000Z``, return it aware (UTC when
+    it has no zone), or None when it is missing or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
 @dataclass(frozen=True)
 class RemoteComment:
     """A comment (or reply) as a platform gives it."""

@@ -50,6 +50,7 @@ from connectors.base import (
     RemotePost,
     RemoteState,
     Usage,
+    parse_iso_time,
 )
 from connectors.errors import (
     AuthError,
@@ -109,15 +110,7 @@ def snowflake_time(tweet_id: str | int) -> dt.datetime:
     return dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC)
 
 
-def parse_time(value: Any) -> dt.datetime | None:
-    """Given an X timestamp such as ``2022-10-07T22:42:12.000Z``, return an aware datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+parse_time = parse_iso_time  # X and YouTube give ISO 8601 times
 
 
 def endpoint_of(url: str) -> str | None:

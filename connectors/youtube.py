@@ -45,6 +45,7 @@ from connectors.base import (
     RemotePost,
     RemoteState,
     Usage,
+    parse_iso_time,
 )
 from connectors.errors import AuthError, BadPayload, RateLimited, Refused, Unreachable
 from connectors.registry import register
@@ -91,14 +92,7 @@ def moderation_status_param(status: str) -> str:
     return status
 
 
-def parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+parse_time = parse_iso_time  # X and YouTube give ISO 8601 times
 
 
 class YouTubeOptions(ConnectorOptions):
