@@ -85,6 +85,15 @@ class Daemon:
             )
         self.after_cycle(runtime, outcome)
 
+    @staticmethod
+    def _failed(message: str, error: Exception) -> None:
+        """Log a side job's failure: one line for a store problem, the traceback otherwise."""
+        if isinstance(error, SQLAlchemyError):
+            log.error("%s: %s", message, store_health.describe(error))
+            log.debug("store error", exc_info=True)
+        else:
+            log.exception("%s", message)
+
     def after_cycle(self, runtime: Runtime, outcome: pipeline.CycleOutcome) -> None:
         """What follows a cycle: urgent alerts (within the cycle that found them), health
         notices. A mail failure is retried by the next cycle; nothing is lost."""
@@ -92,8 +101,8 @@ class Daemon:
             self.on_incident(runtime, outcome.space_id, outcome.incident)
         try:
             reports.send_pending_alerts(runtime.config, runtime.store)
-        except Exception:  # noqa: BLE001 - alerts are retried next cycle; polling goes on
-            log.exception(_("Urgent alerts could not be sent; they will be retried"))
+        except Exception as error:  # noqa: BLE001 - retried next cycle; polling goes on
+            self._failed(_("Urgent alerts could not be sent; they will be retried"), error)
 
     def token_job(self) -> None:
         """Check every space's token once a day: expiry dates, revoked tokens."""
@@ -101,7 +110,11 @@ class Daemon:
         if runtime is None:
             return
         for space in runtime.spaces():
-            incident = pipeline.check_space(runtime, space.id)
+            try:
+                incident = pipeline.check_space(runtime, space.id)
+            except Exception as error:  # noqa: BLE001 - tried again tomorrow; others go on
+                self._failed(_("Space {space}: {error}").format(space=space.id, error=""), error)
+                continue
             if incident:
                 self.on_incident(runtime, space.id, incident)
 
@@ -109,8 +122,8 @@ class Daemon:
         """A new token or health problem: tell the people concerned, once."""
         try:
             reports.send_health_notice(runtime.config, runtime.store, space_id, message)
-        except Exception:  # noqa: BLE001 - the status command and the log still say it
-            log.exception(_("The health notice for %s could not be sent"), space_id)
+        except Exception as error:  # noqa: BLE001 - the status command and the log still say it
+            self._failed(_("The health notice for %s could not be sent") % space_id, error)
 
     def reports_job(self) -> None:
         """Send the weekly digests when due, and retry deliveries that failed."""
@@ -119,8 +132,8 @@ class Daemon:
             return
         try:
             reports.send_due_reports(runtime.config, runtime.store, runtime.clock())
-        except Exception:  # noqa: BLE001 - retried at the next run of the job
-            log.exception(_("The weekly reports could not be sent; they will be retried"))
+        except Exception as error:  # noqa: BLE001 - retried at the next run of the job
+            self._failed(_("The weekly reports could not be sent; they will be retried"), error)
 
     def retention_job(self) -> None:
         """Destroy or anonymize what has outlived its retention period (Law 25)."""
@@ -129,8 +142,8 @@ class Daemon:
             return
         try:
             stats = retention.purge(runtime.config, runtime.store, runtime.clock())
-        except Exception:  # noqa: BLE001 - the purge is retried tomorrow; the daemon goes on
-            log.exception(_("The daily purge failed"))
+        except Exception as error:  # noqa: BLE001 - retried tomorrow; the daemon goes on
+            self._failed(_("The daily purge failed"), error)
             return
         log.info("%s", _("Daily purge: {n} item(s) purged or anonymized.").format(n=stats.total))
 
@@ -141,7 +154,16 @@ class Daemon:
             return
         # One query finds the spaces with something to do (a query per space every few
         # seconds cost 0.75 to 2 cores with 500 spaces: docs/performance.md).
-        due = pipeline.spaces_with_actions(runtime)
+        try:
+            due = pipeline.spaces_with_actions(runtime)
+        except SQLAlchemyError as error:
+            # Tried every few seconds: say it once, not at every try.
+            message = store_health.describe(error)
+            if message != self._actions_store_error:
+                log.error("%s", _("The requested actions cannot be read: {error}").format(
+                    error=message))
+                self._actions_store_error = message
+            return
         for space in runtime.spaces():
             if space.id not in due:
                 continue
