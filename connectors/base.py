@@ -18,6 +18,11 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 
+def utcnow() -> dt.datetime:
+    """Return the current time, aware, in UTC (the connectors' and the sandbox's clock)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def parse_iso_time(value: Any) -> dt.datetime | None:
     """Given an ISO 8601 time such as ``2022-10-07T22:42:12.000Z``, return it aware (UTC when
     it has no zone), or None when it is missing or unreadable."""

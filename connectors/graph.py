@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import facebook
 import requests
 
-from connectors.base import CheckResult, Usage
+from connectors.base import CheckResult, Usage, utcnow
 from connectors.errors import (
     AuthError,
     BadPayload,
@@ -56,9 +56,6 @@ AUTH_SUBCODES = {463, 467, 460, 458, 459, 464}
 RATE_LIMIT_CODES = {4, 17, 32, 613} | set(range(80001, 80009))
 TRANSIENT_CODES = {1, 2}
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def parse_time(value: Any) -> dt.datetime:

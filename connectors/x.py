@@ -51,6 +51,7 @@ from connectors.base import (
     RemoteState,
     Usage,
     parse_iso_time,
+    utcnow,
 )
 from connectors.errors import (
     AuthError,
@@ -91,9 +92,6 @@ _ENDPOINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("tweet", re.compile(r"^/2/tweets/[^/]+$")),
 )
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def tweet_id_of(value: Any) -> str:

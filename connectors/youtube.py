@@ -46,6 +46,7 @@ from connectors.base import (
     RemoteState,
     Usage,
     parse_iso_time,
+    utcnow,
 )
 from connectors.errors import AuthError, BadPayload, RateLimited, Refused, Unreachable
 from connectors.registry import register
@@ -62,9 +63,6 @@ GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an addr
 REFRESH_SECRETS = ("client_id", "client_secret", "refresh_token")
 GENERATED_HANDLE = re.compile(r"^@user-[a-z0-9]{6,}$", re.IGNORECASE)
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def next_quota_reset(now: dt.datetime) -> dt.datetime:

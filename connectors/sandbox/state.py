@@ -15,12 +15,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from connectors.base import utcnow
+
 PLATFORMS = ("facebook", "instagram", "x", "youtube")
 FAULT_KINDS = ("http500", "timeout", "error", "slow")
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

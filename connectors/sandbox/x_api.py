@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from connectors.base import parse_iso_time
 from connectors.sandbox.server import note_call, state, take_fault
 from connectors.sandbox.state import SbComment, SbPost, SbSpace
 
@@ -63,13 +64,6 @@ def _invalid(parameter: str, message: str) -> tuple[Response, int]:
 def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
-
-def _parse_time(value: str) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 # --- who is calling ------------------------------------------------------------------------------
@@ -310,8 +304,8 @@ def _page(items: list[SbComment | SbPost], token_param: str, low: int, high: int
         )
     since_id = args.get("since_id")
     until_id = args.get("until_id")
-    start = _parse_time(args["start_time"]) if args.get("start_time") else None
-    end = _parse_time(args["end_time"]) if args.get("end_time") else None
+    start = parse_iso_time(args["start_time"]) if args.get("start_time") else None
+    end = parse_iso_time(args["end_time"]) if args.get("end_time") else None
     if (args.get("start_time") and start is None) or (args.get("end_time") and end is None):
         return _invalid("start_time", "Invalid date")
     chosen = [
