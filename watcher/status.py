@@ -16,47 +16,42 @@ from watcher.store.models import Action, Comment, Space
 TOKEN_WARNING = dt.timedelta(days=14)
 
 
+def _count_if(condition: Any) -> Any:
+    """SUM(CASE WHEN condition THEN 1 ELSE 0 END): a count within a GROUP BY."""
+    return func.sum(sa.case((condition, 1), else_=0))
+
+
 def collect(config: Config, store: Store, now: dt.datetime) -> dict[str, Any]:
     """Return the status of every configured space as plain data; ``attention`` when a person
     is needed (a space unhealthy or late, a token expiring, failed actions)."""
     spaces: list[dict[str, Any]] = []
     with store.session() as session:
         rows = {s.id: s for s in session.exec(select(Space))}
-        counts = dict(
-            session.exec(
-                select(Comment.space_id, func.count()).group_by(Comment.space_id)  # type: ignore[arg-type]
-            ).all()
-        )
-        hidden = dict(
-            session.exec(
-                select(Comment.space_id, func.count())  # type: ignore[arg-type]
-                .where(Comment.platform_state == "hidden")
-                .group_by(Comment.space_id)
-            ).all()
-        )
-        queued = dict(
-            session.exec(
-                select(Comment.space_id, func.count())  # type: ignore[arg-type]
-                .where(Comment.review_status == "pending")
-                .group_by(Comment.space_id)
-            ).all()
-        )
-        failed_actions = dict(
-            session.exec(
-                select(Comment.space_id, func.count())  # type: ignore[arg-type]
+        # One pass over each table: per space, the counts as conditional sums.
+        comment_counts = {
+            space_id: (total, hidden, queued)
+            for space_id, total, hidden, queued in session.exec(
+                select(  # type: ignore[call-overload]
+                    Comment.space_id,
+                    func.count(),
+                    _count_if(Comment.platform_state == "hidden"),
+                    _count_if(Comment.review_status == "pending"),
+                ).group_by(Comment.space_id)
+            )
+        }
+        action_counts = {
+            space_id: (pending, failed)
+            for space_id, pending, failed in session.exec(
+                select(  # type: ignore[call-overload]
+                    Comment.space_id,
+                    _count_if(col(Action.state).in_(("requested", "in_flight"))),
+                    _count_if(col(Action.state) == "failed"),
+                )
                 .join(Action, col(Action.comment_id) == Comment.id)
-                .where(col(Action.state).in_(("failed",)))
+                .where(col(Action.state).in_(("requested", "in_flight", "failed")))
                 .group_by(Comment.space_id)
-            ).all()
-        )
-        pending_actions = dict(
-            session.exec(
-                select(Comment.space_id, func.count())  # type: ignore[arg-type]
-                .join(Action, col(Action.comment_id) == Comment.id)
-                .where(sa.or_(col(Action.state) == "requested", col(Action.state) == "in_flight"))
-                .group_by(Comment.space_id)
-            ).all()
-        )
+            )
+        }
     attention = False
     for space in config.spaces:
         row = rows.get(space.id)
@@ -80,8 +75,10 @@ def collect(config: Config, store: Store, now: dt.datetime) -> dict[str, Any]:
         if row and row.token_expires_at and row.token_expires_at - now < TOKEN_WARNING:
             problems.append(_("token expires {date}").format(
                 date=row.token_expires_at.date().isoformat()))
-        if failed_actions.get(space.id):
-            problems.append(_("{n} failed action(s)").format(n=failed_actions[space.id]))
+        total, hidden, queued = comment_counts.get(space.id, (0, 0, 0))
+        pending_actions, failed_actions = action_counts.get(space.id, (0, 0))
+        if failed_actions:
+            problems.append(_("{n} failed action(s)").format(n=failed_actions))
         if problems and space.enabled:
             attention = True
         spaces.append(
@@ -97,11 +94,11 @@ def collect(config: Config, store: Store, now: dt.datetime) -> dict[str, Any]:
                 "last_error": row.last_error if row else None,
                 "last_error_at": row.last_error_at if row else None,
                 "token_expires_at": row.token_expires_at if row else None,
-                "comments": counts.get(space.id, 0),
-                "hidden": hidden.get(space.id, 0),
-                "queued": queued.get(space.id, 0),
-                "pending_actions": pending_actions.get(space.id, 0),
-                "failed_actions": failed_actions.get(space.id, 0),
+                "comments": total,
+                "hidden": int(hidden or 0),
+                "queued": int(queued or 0),
+                "pending_actions": int(pending_actions or 0),
+                "failed_actions": int(failed_actions or 0),
                 "problems": problems,
             }
         )
