@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.sandbox.spaces import space_toml as sandbox_space_toml
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 SCENARIO = REPO / "config" / "demo" / "scenario.json"
@@ -200,24 +202,6 @@ def texts_the_classifier_hides() -> tuple[list[str], list[str]]:
 
 # --- configs ---------------------------------------------------------------------------------
 
-SPACE_TEMPLATE = """
-[[spaces]]
-id = "{id}"
-platform = "{platform}"
-platform_id = "{platform_id}"
-name = "Espace {id}"
-owner = "Service des communications"
-contacts = ["communications@csjonquiere.qc.ca"]
-approval_ref = "SGC-BENCH-{id}"
-approval_date = 2024-09-03
-administrators = ["Équipe des communications"]
-mode = "enforce"
-poll_interval = {interval}
-api_base_url = "{url}"
-secrets = {secrets}
-{extra}
-"""
-
 SECRETS = {
     "facebook": f'{{ page_token = "env:{TOKEN_ENV}" }}',
     "instagram": f'{{ access_token = "env:{TOKEN_ENV}" }}',
@@ -228,9 +212,9 @@ SECRETS = {
 
 def space_block(space_id: str, platform_id: str, url: str, *, platform: str = "facebook",
                 interval: int = 300, extra: str = "", secrets: str | None = None) -> str:
-    return SPACE_TEMPLATE.format(id=space_id, platform=platform, platform_id=platform_id,
-                                 interval=interval, url=url, secrets=secrets or SECRETS[platform],
-                                 extra=extra)
+    return sandbox_space_toml(space_id, url, platform=platform, platform_id=platform_id,
+                              secrets=secrets or SECRETS[platform], interval=interval,
+                              approval_prefix="SGC-BENCH", extra=extra)
 
 
 def config_text(state_dir: Path, spaces: Iterable[str], *, database_url: str | None = None,

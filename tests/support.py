@@ -8,29 +8,12 @@ from typing import Any
 
 import requests
 
+from connectors.sandbox.spaces import space_toml as sandbox_space_toml
 from watcher.config import Config, parse_config
 from watcher.runtime import Runtime
 from watcher.store.db import open_store
 
 TOKEN = "sandbox-page-token"
-
-SPACE_TEMPLATE = """
-[[spaces]]
-id = "{id}"
-platform = "{platform}"
-platform_id = "{platform_id}"
-name = "{name}"
-owner = "{owner}"
-contacts = ["{contact}"]
-approval_ref = "SGC-TEST-{id}"
-approval_date = 2024-09-03
-administrators = ["Équipe des communications"]
-mode = "{mode}"
-poll_interval = {interval}
-api_base_url = "{url}"
-secrets = {secrets}
-{extra}
-"""
 
 DEFAULT_SECRETS = {
     "facebook": '{{ page_token = "env:VIGIE_TEST_TOKEN" }}',
@@ -57,17 +40,17 @@ def space_toml(
     extra: str = "",
 ) -> str:
     platform_id = platform_id or f"1000{abs(hash(space_id)) % 10**8}"
-    return SPACE_TEMPLATE.format(
-        id=space_id,
+    return sandbox_space_toml(
+        space_id,
+        url,
         platform=platform,
         platform_id=platform_id,
-        name=f"Espace {space_id}",
-        owner=owner,
-        contact=contact,
+        secrets=secrets or DEFAULT_SECRETS[platform].format(account=platform_id),
         mode=mode,
         interval=interval,
-        url=url,
-        secrets=secrets or DEFAULT_SECRETS[platform].format(account=platform_id),
+        owner=owner,
+        contact=contact,
+        approval_prefix="SGC-TEST",
         extra=extra,
     )
 
