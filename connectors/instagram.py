@@ -177,8 +177,10 @@ class InstagramConnector(Connector):
                 created_time=parse_time(item["timestamp"]) if item.get("timestamp") else None,
                 permalink=item.get("permalink"),
             ))
-        new_counts = {mid: int(item.get("comments_count") or 0) for mid, item in media.items()}
-        changed = [mid for mid in media if new_counts[mid] != counts.get(mid, 0)]
+        new_counts = {mid: _comment_count(item.get("comments_count"))
+                      for mid, item in media.items()}
+        changed = [mid for mid in media
+                   if new_counts[mid] < 0 or new_counts[mid] != counts.get(mid, 0)]
 
         found: dict[str, RemoteComment] = {}
         # How many new comments and replies to look for under each media. On the first poll
@@ -266,3 +268,16 @@ class InstagramConnector(Connector):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _comment_count(value: Any) -> int:
+    """Given a media's ``comments_count``, return it; -1 when unreadable, so that the media
+    counts as changed and its comments are read (nothing is skipped on a damaged answer)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return -1
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1

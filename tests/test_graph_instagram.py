@@ -154,3 +154,14 @@ def test_check(account: SandboxServer) -> None:
         "scopes": ["instagram_basic"]}, timeout=5)
     result = connector(account).check()
     assert not result.ok and result.missing_permissions == ("instagram_manage_comments",)
+
+
+def test_an_unreadable_comment_count_reads_the_media() -> None:
+    """A damaged ``comments_count`` never hides a media's comments from the poll."""
+    from connectors.instagram import _comment_count
+
+    assert _comment_count(None) == 0
+    assert _comment_count("7") == 7
+    assert _comment_count("2026-13-45T99:99:99+0000") == -1
+    assert _comment_count(True) == -1
+    assert _comment_count({"n": 1}) == -1
