@@ -42,6 +42,22 @@ def test_help_in_english_on_request() -> None:
     assert "Vigil over the approved social-media spaces" in result.stdout
 
 
+def test_usage_headings_and_errors_are_french_by_default() -> None:
+    """argparse's own words (usage, headings, its errors) follow the language too."""
+    help_text = vigie("poll", "--help").stdout
+    assert help_text.startswith("utilisation : vigie poll")
+    assert "options :" in help_text and "afficher cette aide et quitter" in help_text
+    assert "usage" not in help_text and "show this help" not in help_text
+    wrong = vigie("poll", "--bogus")
+    assert wrong.returncode == 2
+    assert "vigie : erreur : arguments non reconnus : --bogus" in wrong.stderr
+    missing = vigie("classify", "--model")
+    assert "argument --model : un argument attendu" in missing.stderr
+    english = vigie("--lang", "en", "poll", "--bogus")
+    assert english.stderr.startswith("usage: vigie")
+    assert "vigie: error: unrecognized arguments: --bogus" in english.stderr
+
+
 def test_init_then_check(tmp_path: Path) -> None:
     config = tmp_path / "etc" / "vigie.toml"
     result = vigie("-c", str(config), "init", "--state-dir", str(tmp_path / "state"))

@@ -7,6 +7,9 @@ A Python file belongs to the domain of the ``_`` it uses: ``_ = translator("D", 
 file, ``from M import _`` (the domain of module M), or ``watcher.i18n``'s ``vigie``. Each
 domain's catalog is the one ``<domain>.po`` under a ``locale/fr/LC_MESSAGES`` folder of the
 repository. The test suite runs the same check.
+
+Python's own argparse messages (usage, headings, errors of the ``vigie`` command) form the
+``argparse`` domain: its sources are the running Python's ``argparse.py``.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def domain_of(path: Path, seen: frozenset[Path] = frozenset()) -> str | None:
 
 def sources() -> dict[str, list[Path]]:
     by_domain: dict[str, list[Path]] = defaultdict(list)
+    by_domain["argparse"].append(Path(argparse.__file__))
     for package in PACKAGES:
         for path in sorted((REPO / package).rglob("*.py")):
             if "locale" in path.parts:

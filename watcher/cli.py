@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from watcher import __version__
 from watcher.errors import VigieError
-from watcher.i18n import _, set_language
+from watcher.i18n import WATCHER_LOCALE_DIR, _, ngettext_for, set_language, translator
 
 COMMAND_MODULES: tuple[str, ...] = (
     "watcher.commands",
@@ -30,6 +30,17 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_ATTENTION = 3  # `vigie status`: something needs a person
+
+
+def _speak_argparse() -> None:
+    """Route argparse's own messages (usage, headings, errors) through Vigie's catalogs.
+
+    argparse marks its messages for gettext and looks ``_`` and ``ngettext`` up in its module at
+    call time; binding them to the ``argparse`` domain (``watcher/locale/fr/LC_MESSAGES/
+    argparse.po``) makes ``--help`` and usage errors French by default, English with ``--lang en``.
+    """
+    argparse._ = translator("argparse", WATCHER_LOCALE_DIR)  # type: ignore[attr-defined]
+    argparse.ngettext = ngettext_for("argparse", WATCHER_LOCALE_DIR)  # type: ignore[attr-defined]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
             "(policy R-SG-06, sections 7.3, 8.1 and 8.2)."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"vigie {__version__}")
+    parser.add_argument("--version", action="version", version=f"vigie {__version__}",
+                        help=_("show the version and exit"))
     parser.add_argument(
         "-c", "--config", metavar="FILE", help=_("configuration file (default: $VIGIE_CONFIG, "
         "./vigie.toml, /etc/vigie/vigie.toml)")
@@ -73,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     set_language(_language_from_argv(argv))
+    _speak_argparse()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.debug:
