@@ -103,3 +103,32 @@ def test_sigterm_lets_the_cycle_in_flight_finish(sandbox, tmp_path: Path) -> Non
         states = [a.state for a in session.exec(select(Action))]
     store.dispose()
     assert states == ["done"]
+
+
+def test_job_failures_are_one_line_each_and_said_once_when_retried(tmp_path: Path, caplog) -> None:
+    """Every job logs a failure the same way: a known one is one line, a bug its traceback; a
+    job retried every few seconds says a lasting failure once, and again after a recovery."""
+    import logging
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from connectors.errors import AuthError
+    from tests.support import make_config
+    from watcher.daemon import Daemon
+
+    daemon = Daemon(make_config(tmp_path, []))
+    locked = OperationalError("UPDATE comments", {}, sqlite3.OperationalError("database is locked"))
+    with caplog.at_level(logging.ERROR, logger="watcher.daemon"):
+        daemon._failed("Espace a", AuthError("jeton révoqué"))
+        for _ in range(3):
+            daemon._failed("Espace b", locked, quiet_key="actions:b")
+        daemon._recovered("actions:b")
+        daemon._failed("Espace b", locked, quiet_key="actions:b")
+        daemon._failed("Espace c", ZeroDivisionError("bug"))
+    lines = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert lines[0] == ("Espace a : jeton révoqué", False)
+    assert lines[1][0].startswith("Espace b : ") and lines[1][1] is False
+    assert [m for m, _ in lines].count(lines[1][0]) == 2  # once, then again after the recovery
+    assert lines[-1] == ("Espace c : erreur inattendue", True)
+    assert len(lines) == 4

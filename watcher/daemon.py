@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from connectors.errors import ConnectorError
 from reports import service as reports
 from watcher import pipeline, retention, store_health, systemd
 from watcher.config import Config, load_config
@@ -52,7 +53,7 @@ class Daemon:
         self.stop_event = threading.Event()
         self.reload_event = threading.Event()
         self.cycles = 0
-        self._actions_store_error: str | None = None
+        self._quiet: dict[str, str] = {}  # job key -> failure line already logged
         self._cycles_lock = threading.Lock()
 
     # --- jobs ------------------------------------------------------------------------------
@@ -63,16 +64,8 @@ class Daemon:
             return
         try:
             outcome = pipeline.poll_space(runtime, space_id)
-        except VigieError as error:
-            log.error("%s", _("Space {space}: {error}").format(space=space_id, error=error))
-            return
-        except SQLAlchemyError as error:
-            log.error("%s", _("Space {space}: {error}").format(
-                space=space_id, error=store_health.describe(error)))
-            log.debug("store error while polling %s", space_id, exc_info=True)
-            return
-        except Exception:  # noqa: BLE001 - one space's bug must not stop the others
-            log.exception(_("Unexpected error while polling %s"), space_id)
+        except Exception as error:  # noqa: BLE001 - one space's failure must not stop the others
+            self._failed(_("Space {space}").format(space=space_id), error)
             return
         with self._cycles_lock:
             self.cycles += 1
@@ -85,14 +78,32 @@ class Daemon:
             )
         self.after_cycle(runtime, outcome)
 
-    @staticmethod
-    def _failed(message: str, error: Exception) -> None:
-        """Log a side job's failure: one line for a store problem, the traceback otherwise."""
+    def _failed(self, what: str, error: Exception, *, quiet_key: str | None = None) -> None:
+        """Log a job's failure as one line, "what: why", the same way in every job.
+
+        A known failure (a VigieError or a ConnectorError: platform, token, configuration; a
+        store problem: locked, full, unreachable) is one human line, its traceback at DEBUG;
+        anything else is a bug and gets its traceback. With ``quiet_key`` (jobs retried every few seconds) the same
+        line is logged once until it changes or :meth:`_recovered` is called with that key.
+        """
         if isinstance(error, SQLAlchemyError):
-            log.error("%s: %s", message, store_health.describe(error))
-            log.debug("store error", exc_info=True)
+            why = store_health.describe(error)
+        elif isinstance(error, (VigieError, ConnectorError)):
+            why = str(error)
         else:
-            log.exception("%s", message)
+            log.error("%s", _("{what}: unexpected error").format(what=what), exc_info=error)
+            return
+        line = _("{what}: {why}").format(what=what, why=why)
+        if quiet_key is not None:
+            if self._quiet.get(quiet_key) == line:
+                log.debug("%s (again)", line)
+                return
+            self._quiet[quiet_key] = line
+        log.error("%s", line)
+        log.debug("%s", what, exc_info=error)
+
+    def _recovered(self, quiet_key: str) -> None:
+        self._quiet.pop(quiet_key, None)
 
     def after_cycle(self, runtime: Runtime, outcome: pipeline.CycleOutcome) -> None:
         """What follows a cycle: urgent alerts (within the cycle that found them), health
@@ -113,7 +124,7 @@ class Daemon:
             try:
                 incident = pipeline.check_space(runtime, space.id)
             except Exception as error:  # noqa: BLE001 - tried again tomorrow; others go on
-                self._failed(_("Space {space}: {error}").format(space=space.id, error=""), error)
+                self._failed(_("Space {space}").format(space=space.id), error)
                 continue
             if incident:
                 self.on_incident(runtime, space.id, incident)
@@ -123,7 +134,8 @@ class Daemon:
         try:
             reports.send_health_notice(runtime.config, runtime.store, space_id, message)
         except Exception as error:  # noqa: BLE001 - the status command and the log still say it
-            self._failed(_("The health notice for %s could not be sent") % space_id, error)
+            self._failed(_("The health notice for {space} could not be sent").format(
+                space=space_id), error)
 
     def reports_job(self) -> None:
         """Send the weekly digests when due, and retry deliveries that failed."""
@@ -154,35 +166,25 @@ class Daemon:
             return
         # One query finds the spaces with something to do (a query per space every few
         # seconds cost 0.75 to 2 cores with 500 spaces: docs/performance.md).
+        # Tried every few seconds: a lasting failure is said once, not at every try.
         try:
             due = pipeline.spaces_with_actions(runtime)
-        except SQLAlchemyError as error:
-            # Tried every few seconds: say it once, not at every try.
-            message = store_health.describe(error)
-            if message != self._actions_store_error:
-                log.error("%s", _("The requested actions cannot be read: {error}").format(
-                    error=message))
-                self._actions_store_error = message
+        except Exception as error:  # noqa: BLE001 - tried again in a few seconds
+            self._failed(_("The requested actions cannot be read"), error, quiet_key="actions")
             return
+        self._recovered("actions")
         for space in runtime.spaces():
             if space.id not in due:
                 continue
             lock = runtime.space_lock(space.id)
             if not lock.acquire(blocking=False):
                 continue  # its cycle is running and will do them
+            key = f"actions:{space.id}"
             try:
                 pipeline.run_actions(runtime, space.id)
-                self._actions_store_error = None
-            except SQLAlchemyError as error:
-                # Tried every few seconds: say it once, not at every try.
-                message = store_health.describe(error)
-                if message != self._actions_store_error:
-                    log.error("%s", _("Space {space}: {error}").format(space=space.id,
-                                                                       error=message))
-                    self._actions_store_error = message
-                log.debug("store error while acting on %s", space.id, exc_info=True)
-            except Exception:  # noqa: BLE001 - keep the other spaces going
-                log.exception(_("Unexpected error while acting on %s"), space.id)
+                self._recovered(key)
+            except Exception as error:  # noqa: BLE001 - keep the other spaces going
+                self._failed(_("Space {space}").format(space=space.id), error, quiet_key=key)
             finally:
                 lock.release()
 
