@@ -236,13 +236,12 @@ def purge_deliveries(store: Store, older_than: dt.datetime) -> int:
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
-
     from watcher import secrets as secret_store
     from watcher.config import load_config
     from watcher.errors import ConfigError
     from watcher.pipeline import ingest_and_process
     from watcher.runtime import Runtime
+    from watcher.wsgi import WsgiServer, parse_listen
 
     config = load_config(args.config)
     hook = config.webhook
@@ -255,10 +254,7 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     app_secret = secret_store.resolve(hook.app_secret)
     verify_token = secret_store.resolve(hook.verify_token)
     listen = args.listen or hook.listen
-    host, _sep, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError(_("[webhook] listen must be HOST:PORT, not “{value}”.").format(
-            value=listen))
+    parse_listen(listen)  # a wrong address is said before the store is opened
     runtime = Runtime.open(config)
     spaces = {(s.platform, s.platform_id): s.id for s in runtime.spaces()
               if s.platform in ("facebook", "instagram")}
@@ -269,15 +265,14 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     purge_deliveries(runtime.store, dt.datetime.now(dt.UTC) - dt.timedelta(hours=48))
     app = create_app(store=runtime.store, spaces=spaces, app_secret=app_secret,
                      verify_token=verify_token, handler=handler)
-    server = make_server(host, int(port), app, threaded=True)
-    print(_("Webhook listening on http://{listen}/webhook for {count} spaces (Ctrl-C to "
-            "stop).").format(listen=listen, count=len(spaces)), flush=True)
     try:
+        server = WsgiServer(app, listen, threads=args.threads, ident="vigie-webhook")
+        print(_("Webhook listening on {url}/webhook for {count} spaces (Ctrl-C to "
+                "stop).").format(url=server.url, count=len(spaces)), flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
         runtime.close()
     return 0
 
@@ -287,4 +282,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "webhook", help=_("receive Facebook and Instagram webhooks (comments within seconds)"))
     parser.add_argument("--listen", metavar="HOST:PORT",
                         help=_("address to listen on (default: [webhook] listen)"))
+    parser.add_argument("--threads", type=int, default=8, metavar="N",
+                        help=_("requests served at once (default: 8)"))
     parser.set_defaults(func=cmd_webhook)

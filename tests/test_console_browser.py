@@ -18,7 +18,7 @@ import pytest
 from tests.support import make_config, make_runtime, post_comment, remote, space_toml
 from watcher import pipeline
 from watcher.console import accounts, create_app
-from watcher.console.server import ConsoleServer
+from watcher.wsgi import WsgiServer
 
 pytestmark = pytest.mark.browser
 
@@ -77,7 +77,7 @@ def test_restore_a_hidden_comment_from_the_browser(
 
         app = create_app(config, runtime.store)
         shots = _shot_dir(tmp_path)
-        with ConsoleServer(app) as server:
+        with WsgiServer(app) as server:
             page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-CA")
             problems: list[str] = []
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

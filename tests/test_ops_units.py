@@ -13,7 +13,7 @@ import pytest
 from watcher.cli import build_parser
 
 UNITS = Path(__file__).resolve().parents[1] / "systemd"
-UNIT_NAMES = ("vigie.service", "vigie-console.service")
+UNIT_NAMES = ("vigie.service", "vigie-console.service", "vigie-webhook.service")
 MAX_EXPOSURE = 2.0
 
 
@@ -86,6 +86,15 @@ def test_console_unit_shares_user_and_state() -> None:
         assert console[key] == daemon[key]
     # The console holds no platform token: not the daemon's credential folder.
     assert not set(console["LoadCredential"]) & set(daemon["LoadCredential"])
+
+
+def test_webhook_unit_shares_user_state_and_credentials() -> None:
+    """The webhook hides comments: it runs as the daemon's user with the daemon's tokens."""
+    daemon, webhook = _settings("vigie.service"), _settings("vigie-webhook.service")
+    for key in ("User", "DynamicUser", "StateDirectory", "LoadCredential",
+                "CapabilityBoundingSet"):
+        assert webhook[key] == daemon[key], key
+    assert shlex.split(webhook["ExecStart"][0])[-1] == "webhook"
 
 
 @pytest.mark.parametrize("name", UNIT_NAMES)

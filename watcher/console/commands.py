@@ -21,7 +21,7 @@ def _open(config: Config, migrate: bool) -> Store:
 
 def cmd_console(args: argparse.Namespace) -> int:
     from watcher.console.app import create_app
-    from watcher.console.server import ConsoleServer
+    from watcher.wsgi import WsgiServer
 
     if not 1 <= args.threads <= 64:
         raise UsageError(_("--threads must be between 1 and 64."))
@@ -32,7 +32,8 @@ def cmd_console(args: argparse.Namespace) -> int:
             _("The store is not at the latest schema: run “vigie db upgrade” first.")
         )
     app = create_app(config, store)
-    server = ConsoleServer(app, args.listen or config.console.listen, threads=args.threads)
+    server = WsgiServer(app, args.listen or config.console.listen, threads=args.threads,
+                        ident="vigie-console")
     print(
         _("Review console listening on {url} (public address: {base}).").format(
             url=server.url, base=config.console.base_url

@@ -1,4 +1,7 @@
-"""Serving the console with waitress, a production WSGI server (behind a reverse proxy)."""
+"""Serving Vigie's web apps (the review console, the webhook receiver) with waitress.
+
+waitress is a production WSGI server; both apps sit behind the site's TLS reverse proxy.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from typing import Any
 
 from waitress.server import create_server
 
-from watcher.console.i18n import _
 from watcher.errors import UsageError
+from watcher.i18n import _
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -23,10 +26,11 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class ConsoleServer:
-    """The console's WSGI app served by waitress on a local address."""
+class WsgiServer:
+    """A WSGI app served by waitress on a local address (``ident``: its name in responses)."""
 
-    def __init__(self, app: Any, listen: str = "127.0.0.1:0", threads: int = 4) -> None:
+    def __init__(self, app: Any, listen: str = "127.0.0.1:0", threads: int = 4,
+                 ident: str = "vigie") -> None:
         host, port = parse_listen(listen)
         try:
             self._server = create_server(
@@ -34,12 +38,12 @@ class ConsoleServer:
                 host=host,
                 port=port,
                 threads=threads,
-                ident="vigie-console",
+                ident=ident,
                 clear_untrusted_proxy_headers=False,  # ProxyFix in the app decides
             )
         except OSError as error:
             raise UsageError(
-                _("The console cannot listen on {listen}: {reason}.").format(
+                _("Cannot listen on {listen}: {reason}.").format(
                     listen=listen, reason=error.strerror or error
                 )
             ) from None
@@ -55,7 +59,7 @@ class ConsoleServer:
     def serve_forever(self) -> None:
         self._server.run()
 
-    def start(self) -> ConsoleServer:
+    def start(self) -> WsgiServer:
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         return self
@@ -65,7 +69,7 @@ class ConsoleServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> ConsoleServer:
+    def __enter__(self) -> WsgiServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
