@@ -186,6 +186,12 @@ class WebhookConfig(Strict):
 
 
 
+class MetricsConfig(Strict):
+    # Prometheus /metrics served by the daemon; on this machine only by default.
+    enabled: bool = False
+    listen: str = "127.0.0.1:9470"
+
+
 class RetentionConfig(Strict):
     # Days; 0 keeps forever. Counts needed by reports are kept when text is purged.
     comments_left_up_days: int = Field(default=90, ge=0)
@@ -255,6 +261,7 @@ class Config(Strict):
     alerts: AlertConfig = Field(default_factory=AlertConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     spaces: list[SpaceConfig] = Field(default_factory=list)
 

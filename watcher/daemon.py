@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from watcher import pipeline, retention, store_health, systemd
 from watcher.config import Config, load_config
 from watcher.errors import VigieError
 from watcher.i18n import _
+from watcher.metrics import Metrics
 from watcher.runtime import Runtime
 from watcher.store.models import Space
 
@@ -54,6 +56,7 @@ class Daemon:
         self.reload_event = threading.Event()
         self.cycles = 0
         self._quiet: dict[str, str] = {}  # job key -> failure line already logged
+        self.metrics: Metrics | None = None
         self._cycles_lock = threading.Lock()
 
     # --- jobs ------------------------------------------------------------------------------
@@ -62,11 +65,16 @@ class Daemon:
         runtime = self.runtime
         if runtime is None or self.stop_event.is_set():
             return
+        started = time.monotonic()
         try:
             outcome = pipeline.poll_space(runtime, space_id)
         except Exception as error:  # noqa: BLE001 - one space's failure must not stop the others
             self._failed(_("Space {space}").format(space=space_id), error)
+            if self.metrics is not None:
+                self.metrics.cycles.labels(space_id, "error").inc()
             return
+        if self.metrics is not None:
+            self.metrics.record_cycle(outcome, time.monotonic() - started)
         with self._cycles_lock:
             self.cycles += 1
         if outcome.ok and not outcome.skipped:
@@ -255,6 +263,10 @@ class Daemon:
         )
         self.scheduler.start()
         self._schedule()
+        if self.config.metrics.enabled:
+            self.metrics = Metrics(lambda: self.runtime)
+            url = self.metrics.serve(self.config.metrics.listen)
+            log.info("%s", _("Metrics served on {url}.").format(url=url))
 
     @staticmethod
     def _retry_unhealthy(runtime: Runtime) -> None:
@@ -303,6 +315,9 @@ class Daemon:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        if self.metrics is not None:
+            self.metrics.close()
+            self.metrics = None
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None
