@@ -6,6 +6,8 @@
   cycle that hid the comment (that space's last ``/feed`` call before the hide). A comment waits
   at most one interval (plus jitter) for its cycle to start, so the figure is
   ``interval + overhead``, where the overhead (cycle start → hidden) is measured per comment.
+  The target (issue #8: p99 of post → hidden ≤ interval + 2 s) is judged on the measured
+  times; the bound ``interval + lateness p99 + overhead p99`` is shown beside it.
 - **Webhook**: ``vigie webhook`` (a child process) receives, for each comment posted on the
   sandbox, the signed ``feed`` delivery Meta would send; measured from the post to the hide.
 """
@@ -107,6 +109,7 @@ def run_polling(settings: Settings, workdir: Path) -> list[Row]:
             span = max(2 * interval, settings.hide_comments * 0.02)
             moments = sorted(rng.uniform(0, span) for _ in range(settings.hide_comments))
             start = time.monotonic()
+            start_wall = time.time()
             posted: dict[str, tuple[str, float]] = {}
             for moment in moments:
                 delay = start + moment - time.monotonic()
@@ -134,6 +137,8 @@ def run_polling(settings: Settings, workdir: Path) -> list[Row]:
         starts = [t for t in feeds.get(page, []) if t <= hide_at]
         if starts:
             overhead.append(hide_at - starts[-1])
+    cycles = sum(max(1, len([t for t in times if t >= start_wall])) for times in feeds.values())
+    per_cycle = len(posted) / max(1, cycles)
     gaps = [b - a for times in feeds.values() for a, b in zip(times, times[1:], strict=False)]
     late = [g - interval for g in gaps]
     section = "2 time to hide (polling)"
@@ -144,18 +149,21 @@ def run_polling(settings: Settings, workdir: Path) -> list[Row]:
         Row(section, "overhead p50 (cycle start → hidden)", round(percentile(overhead, 50), 3),
             "s"),
         Row(section, "overhead p99 (cycle start → hidden)", round(percentile(overhead, 99), 3),
-            "s", "≤ 2 s", "ok" if percentile(overhead, 99) <= 2 else "miss"),
+            "s", note=f"{per_cycle:.1f} litigious comments per space per cycle, hidden one "
+            "after the other"),
         Row(section, "cycle start lateness p99 (gap − interval)",
             round(percentile(late, 99), 3) if late else "n/a", "s",
             note="scheduler delay beyond the interval"),
-        Row(section, "worst case = interval + lateness p99 + overhead p99",
+        Row(section, "bound = interval + lateness p99 + overhead p99",
             round(interval + max(0.0, percentile(late, 99) if late else 0.0)
-                  + percentile(overhead, 99), 3), "s", f"≤ {interval} + 2 s",
-            "ok" if (max(0.0, percentile(late, 99) if late else 0.0)
-                     + percentile(overhead, 99)) <= 2 else "miss"),
-        Row(section, "measured time to hide p50 / p99 / max",
+                  + percentile(overhead, 99), 3), "s",
+            note="pessimistic: the two p99s seldom fall on the same comment"),
+        # The issue's measure: from the post to the hidden state, p99 over every comment.
+        Row(section, "time to hide p50 / p99 / max (post → hidden)",
             f"{percentile(to_hide, 50):.2f} / {percentile(to_hide, 99):.2f} / "
-            f"{max(to_hide):.2f}" if to_hide else "n/a", "s",
+            f"{max(to_hide):.2f}" if to_hide else "n/a", "s", f"p99 ≤ {interval} + 2 s",
+            "ok" if to_hide and len(hidden) == len(posted)
+            and percentile(to_hide, 99) <= interval + 2 else "miss",
             note="posted at random moments: the wait for the next cycle is included"),
     ]
     return rows
