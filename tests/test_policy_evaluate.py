@@ -45,9 +45,19 @@ def test_cyberagression_regression_floor() -> None:
 
 def test_youtube_spam_regression_floor() -> None:
     result = measure("youtube_spam")
-    assert result.recall_flagged >= 0.75
-    assert result.false_flag_rate <= 0.08
+    assert result.recall_flagged >= 0.80
     assert result.false_hide_rate <= 0.03
+
+
+def test_sms_spam_regression_floor() -> None:  # auxiliary set: no target, a floor only
+    result = measure("sms_spam")
+    assert result.recall_flagged >= 0.75
+    assert result.false_flag_rate <= 0.06
+    assert result.false_hide_rate <= 0.02
+
+
+def test_youtube_spam_false_flag_target() -> None:
+    assert measure("youtube_spam").false_flag_rate <= 0.05
 
 
 @pytest.mark.xfail(strict=True, reason="target not met: see docs/evaluation.md")
@@ -60,11 +70,9 @@ def test_cyberagression_balanced_accuracy_target() -> None:
     assert measure("cyberagression_fr").balanced_accuracy >= 0.80
 
 
-@pytest.mark.xfail(strict=True, reason="target not met: see docs/evaluation.md")
-def test_youtube_spam_targets() -> None:
-    result = measure("youtube_spam")
-    assert result.recall_flagged >= 0.85
-    assert result.false_flag_rate <= 0.05
+@pytest.mark.xfail(strict=True, reason="target not met (83.2% flagged): see docs/evaluation.md")
+def test_youtube_spam_recall_target() -> None:
+    assert measure("youtube_spam").recall_flagged >= 0.85
 
 
 HELDOUT = sorted((REPO / "tests" / "data").glob("heldout_*.jsonl"))
@@ -95,7 +103,7 @@ def test_heldout_regression_floor(path: Path) -> None:
     assert result.recall_hidden >= 0.45, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 72% flagged, 48% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 72.3% flagged, 49.5% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:
