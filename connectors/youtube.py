@@ -373,7 +373,7 @@ class YouTubeConnector(Connector):
     def parse_comment(self, item: Mapping[str, Any], video_id: str | None = None) -> RemoteComment:
         """Given a ``youtube#comment`` resource, return it as a RemoteComment."""
         snippet = item.get("snippet") if isinstance(item, Mapping) else None
-        if not isinstance(snippet, dict) or not isinstance(item.get("id"), str):
+        if not isinstance(snippet, dict) or not isinstance(item.get("id"), str) or not item["id"]:
             raise BadPayload(_("YouTube answered a comment without id or snippet."))
         created = parse_time(snippet.get("publishedAt"))
         if created is None:
