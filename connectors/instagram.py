@@ -60,7 +60,9 @@ from connectors.graph import (
 from connectors.graph import _ as _
 from connectors.registry import register
 
-MEDIA_FIELDS = "id,caption,timestamp,permalink,comments_count"
+# comments.limit(1): the media's newest top-level comment, so that a new comment is noticed
+# even when another was deleted meanwhile (comments_count unchanged).
+MEDIA_FIELDS = "id,caption,timestamp,permalink,comments_count,comments.limit(1){id,timestamp}"
 REPLY_FIELDS = "id,text,timestamp,username,from{id,username},hidden"
 COMMENT_FIELDS = f"{REPLY_FIELDS},replies.limit(50){{{REPLY_FIELDS},parent_id}}"
 PAGE_SIZE = 50  # the API's maximum
@@ -214,7 +216,8 @@ class InstagramConnector(Connector):
                 ))
                 count = _comment_count(item.get("comments_count"))
                 new_counts[mid] = count
-                if count < 0 or count != counts.get(mid, 0):
+                if (count < 0 or count != counts.get(mid, 0)
+                        or _unseen_newest(item, window_start, seen)):
                     expected[mid] = max(0, count - counts.get(mid, 0)) if counts else 0
                     fresh_count[mid] = 0
                     pending.append((mid, self.client.relative(
@@ -327,6 +330,28 @@ def _parse_counts(text: str | None) -> dict[str, int]:
     if not isinstance(counts, dict):
         return {}
     return {str(k): v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def _unseen_newest(item: Mapping[str, Any], window_start: dt.datetime,
+                   seen: Mapping[str, int]) -> bool:
+    """True when a listed media's newest top-level comment (``comments.limit(1)``) is within
+    the cursor's window and not seen yet, or cannot be read (then the media is read)."""
+    edge = item.get("comments")
+    if edge is None:
+        return False  # Graph leaves out an empty edge
+    data = edge.get("data") if isinstance(edge, Mapping) else None
+    if not isinstance(data, list):
+        return True
+    if not data:
+        return False
+    newest = data[0]
+    if not isinstance(newest, Mapping) or not newest.get("id"):
+        return True
+    try:
+        created = parse_time(newest.get("timestamp"))
+    except BadPayload:
+        return True
+    return created >= window_start and str(newest["id"]) not in seen
 
 
 def _comment_count(value: Any) -> int:

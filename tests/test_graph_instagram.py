@@ -175,6 +175,24 @@ def test_max_media_pages_caps_the_listing_with_a_warning(
     assert "max_media_pages" in caplog.text
 
 
+def test_a_new_comment_is_found_when_another_was_deleted(account: SandboxServer) -> None:
+    """One comment deleted and one added between two polls leave comments_count unchanged; the
+    media's newest comment (listed with it) still shows the new one."""
+    media_id = add_media(account, 0, 60)
+    ids = [add(account, f"c{n}", post=media_id, created_time=ago(50 - n)) for n in range(3)]
+    ig = connector(account)
+    cursor = ig.fetch({}).cursor
+    ig.delete(ids[0])
+    late = add(account, "nouveau", post=media_id)
+    before = last_seq(account)
+    result = ig.fetch(cursor)
+    assert [c.platform_id for c in result.comments] == [late]
+    assert len(calls_since(account, before)) == 2  # the listing, then the media's comments
+    # Nothing new: the listing only.
+    before = last_seq(account)
+    assert ig.fetch(result.cursor).comments == [] and len(calls_since(account, before)) == 1
+
+
 def test_hide_unhide_delete_state(account: SandboxServer) -> None:
     ig = connector(account)
     target = add(account, "à masquer")
@@ -225,3 +243,20 @@ def test_an_unreadable_comment_count_reads_the_media() -> None:
     assert _comment_count("2026-13-45T99:99:99+0000") == -1
     assert _comment_count(True) == -1
     assert _comment_count({"n": 1}) == -1
+
+
+def test_an_unreadable_newest_comment_reads_the_media() -> None:
+    """A damaged ``comments`` expansion in the listing never hides a media's comments."""
+    from connectors.instagram import _unseen_newest
+
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    newer = {"id": "1", "timestamp": "2026-11-02T00:00:00+0000"}
+    older = {"id": "2", "timestamp": "2026-10-30T00:00:00+0000"}
+    assert _unseen_newest({}, start, {}) is False  # no comment: Graph leaves the edge out
+    assert _unseen_newest({"comments": {"data": []}}, start, {}) is False
+    assert _unseen_newest({"comments": {"data": [newer]}}, start, {}) is True
+    assert _unseen_newest({"comments": {"data": [newer]}}, start, {"1": 0}) is False
+    assert _unseen_newest({"comments": {"data": [older]}}, start, {}) is False
+    assert _unseen_newest({"comments": "damaged"}, start, {}) is True
+    assert _unseen_newest({"comments": {"data": [{"id": "3", "timestamp": "x"}]}}, start, {})
+    assert _unseen_newest({"comments": {"data": [{"timestamp": newer["timestamp"]}]}}, start, {})
