@@ -60,6 +60,12 @@ def test_registered_with_what_the_interface_requires() -> None:
     assert InstagramConnector.required_secrets == ("access_token",)
     with pytest.raises(ValueError):
         InstagramOptions.model_validate({"max_pages": 0})
+    # The defaults that README.md, docs/platforms.md and config/vigie.toml give.
+    defaults = InstagramOptions()
+    assert (defaults.media_lookback_days, defaults.max_media, defaults.max_media_pages,
+            defaults.lookback_days) == (30, 100, 20, 30)
+    with pytest.raises(ValueError):
+        InstagramOptions.model_validate({"max_media": 101})
 
 
 def test_fetches_comments_and_replies_newest_first_until_the_last_seen(

@@ -364,6 +364,12 @@ def test_options_are_checked() -> None:
         YouTubeConnector.Options.model_validate({"daily_budget": 500, "moderation_reserve": 500})
     with pytest.raises(ValidationError):
         YouTubeConnector.Options.model_validate({"budget": 500})
+    with pytest.raises(ValidationError):  # a resumed poll needs two pages to move on
+        YouTubeConnector.Options.model_validate({"max_pages": 1})
+    # The defaults that README.md, docs/platforms.md and config/vigie.toml give.
+    defaults = YouTubeConnector.Options.model_validate({})
+    assert (defaults.max_pages, defaults.page_size, defaults.lookback_days,
+            defaults.daily_budget) == (20, 100, 30, 10_000)
 
 
 def test_quota_resets_at_midnight_pacific() -> None:
