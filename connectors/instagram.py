@@ -3,10 +3,11 @@
 The Instagram Graph API lists a media's comments newest first, at most 50 a page, with no
 timestamp filter. A poll therefore:
 
-1. reads the account's media, newest first, with their ``comments_count``: the first page of
-   ``max_media`` always, then the next pages while they hold media younger than
-   ``media_lookback_days`` (at most ``max_media_pages`` pages);
-2. for each media whose count changed since the last poll, reads its comments newest first with
+1. reads the account's media, newest first, with their ``comments_count`` and newest comment
+   (``comments.limit(1)``): the first page of ``max_media`` always, then the next pages while
+   they hold media younger than ``media_lookback_days`` (at most ``max_media_pages`` pages);
+2. for each media whose count changed since the last poll, or whose newest comment is within the
+   cursor's window and not seen yet (one deleted, one added), reads its comments newest first with
    their replies expanded (``replies{...}``), and pages on only until it reaches comments older
    than the cursor — or, when the count grew by more than it found (a new reply under an old
    comment), until it has found them or ``max_pages``.
