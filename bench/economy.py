@@ -164,7 +164,7 @@ def run(settings: Settings, workdir: Path) -> list[Row]:
             continue
         for result in results:
             p = result["posts"]
-            target = 1 + math.ceil(p / 50)
+            target = graph_target(platform, p)
             graph = platform in ("facebook", "instagram")
             complete = result["found"] == result["posted"]
             status = "info"
@@ -180,6 +180,20 @@ def run(settings: Settings, workdir: Path) -> list[Row]:
             ))
         rows.extend(capacity_rows(platform, results))
     return rows
+
+
+def graph_target(platform: str, posts: int) -> int:
+    """The HTTP calls a Graph poll may make when ``posts`` recent posts got a comment each.
+
+    Facebook: 1 + ceil(P/50) (issue #2). Instagram (docs/platforms.md): the next pages of the
+    media listing ride in the comment batches, 1 + ceil((P + L - 1)/50) with L listing pages of
+    100 media (here every media is recent, so L = ceil(P/100)); the same as Facebook's while
+    the recent media fit in one page.
+    """
+    if platform == "instagram":
+        listing_pages = max(1, math.ceil(posts / 100))
+        return 1 + math.ceil((posts + listing_pages - 1) / 50)
+    return 1 + math.ceil(posts / 50)
 
 
 def capacity_rows(platform: str, results: list[dict[str, Any]]) -> list[Row]:

@@ -3,11 +3,19 @@
 The Instagram Graph API lists a media's comments newest first, at most 50 a page, with no
 timestamp filter. A poll therefore:
 
-1. reads the account's recent media with their ``comments_count`` (one call);
-2. for each media whose count changed since the last poll, reads its comments newest first with
-   their replies expanded (``replies{...}``), in batch requests of up to 50 media, and pages on
-   only until it reaches comments older than the cursor — or, when the count grew by more than
-   it found (a new reply under an old comment), until it has found them or ``max_pages``.
+1. reads the account's media, newest first, with their ``comments_count`` and newest comment
+   (``comments.limit(1)``): the first page of ``max_media`` always, then the next pages while
+   they hold media younger than ``media_lookback_days`` (at most ``max_media_pages`` pages);
+2. for each media whose count changed since the last poll, or whose newest comment is within the
+   cursor's window and not seen yet (one deleted, one added), reads its comments newest first with
+   their replies expanded (``replies{...}``), and pages on only until it reaches comments older
+   than the cursor — or, when the count grew by more than it found (a new reply under an old
+   comment), until it has found them or ``max_pages``.
+
+The listing's next pages ride in the same batch requests (50 requests a call) as the comment
+reads, so a poll costs ``1 + ceil((P + L - 1) / 50)`` HTTP calls when P media have new comments
+that fit on their first page and the look-back window's media take L listing pages: ``1 +
+ceil(P/50)`` whenever they fit in one page (L = 1). Graph counts every request of a batch: P + L.
 
 Hiding is ``POST /{ig-comment-id}`` with ``hide=true|false``; a comment by the account itself
 cannot be hidden.
@@ -17,6 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+from collections import deque
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -37,6 +47,7 @@ from connectors.errors import BadPayload, Refused
 from connectors.graph import (
     DEFAULT_GRAPH_VERSION,
     GRAPH_VERSION_PATTERN,
+    MAX_BATCH,
     GraphClient,
     ensure_success,
     is_gone,
@@ -50,18 +61,26 @@ from connectors.graph import (
 from connectors.graph import _ as _
 from connectors.registry import register
 
-MEDIA_FIELDS = "id,caption,timestamp,permalink,comments_count"
+# comments.limit(1): the media's newest top-level comment, so that a new comment is noticed
+# even when another was deleted meanwhile (comments_count unchanged).
+MEDIA_FIELDS = "id,caption,timestamp,permalink,comments_count,comments.limit(1){id,timestamp}"
 REPLY_FIELDS = "id,text,timestamp,username,from{id,username},hidden"
 COMMENT_FIELDS = f"{REPLY_FIELDS},replies.limit(50){{{REPLY_FIELDS},parent_id}}"
 PAGE_SIZE = 50  # the API's maximum
 REQUIRED_PERMISSIONS = ("instagram_basic", "instagram_manage_comments")
+
+log = logging.getLogger(__name__)
 
 
 class InstagramOptions(ConnectorOptions):
     """``options`` of an Instagram space."""
 
     graph_version: str = Field(default=DEFAULT_GRAPH_VERSION, pattern=GRAPH_VERSION_PATTERN)
-    max_media: int = Field(default=25, ge=1, le=100)  # recent media watched for comments
+    max_media: int = Field(default=100, ge=1, le=100)  # media per page of the listing
+    # Media younger than this are watched for comments (beyond the first page of the listing,
+    # which is always watched), following the listing's pages, at most max_media_pages.
+    media_lookback_days: int = Field(default=30, ge=1, le=365)
+    max_media_pages: int = Field(default=20, ge=1, le=1000)
     lookback_days: int = Field(default=30, ge=1, le=365)  # first poll: comments this recent
     overlap_seconds: int = Field(default=60, ge=0, le=3600)
     max_pages: int = Field(default=20, ge=1, le=1000)  # pages of 50 per media and poll
@@ -156,52 +175,85 @@ class InstagramConnector(Connector):
         since = (parse_time(cursor["since"]) if cursor.get("since")
                  else now - dt.timedelta(days=self.opts.lookback_days))
         window_start = since - overlap
+        media_from = now - dt.timedelta(days=self.opts.media_lookback_days)
         seen = parse_seen(cursor.get("seen"))
-        try:
-            counts: dict[str, int] = json.loads(cursor.get("counts") or "{}")
-        except ValueError:
-            counts = {}
+        counts = _parse_counts(cursor.get("counts"))
 
-        listing = self.client.request(
-            f"{self.platform_id}/media", {"fields": MEDIA_FIELDS, "limit": self.opts.max_media})
-        if not isinstance(listing, Mapping) or not isinstance(listing.get("data"), list):
-            raise BadPayload(_("The platform sent a list of media that cannot be read."))
         media: dict[str, Mapping[str, Any]] = {}
         posts: list[RemotePost] = []
-        for item in listing["data"]:
-            if not isinstance(item, Mapping) or not item.get("id"):
-                raise BadPayload(_("The platform sent a media without an id."))
-            media[str(item["id"])] = item
-            posts.append(RemotePost(
-                platform_id=str(item["id"]), text=str(item.get("caption") or ""),
-                created_time=parse_time(item["timestamp"]) if item.get("timestamp") else None,
-                permalink=item.get("permalink"),
-            ))
-        new_counts = {mid: _comment_count(item.get("comments_count"))
-                      for mid, item in media.items()}
-        changed = [mid for mid in media
-                   if new_counts[mid] < 0 or new_counts[mid] != counts.get(mid, 0)]
-
+        new_counts: dict[str, int] = {}
+        # How many new comments and replies to look for under each media whose count changed.
+        # On the first poll (no counts yet) none are owed: stop at the lookback, like any later
+        # poll.
+        expected: dict[str, int] = {}
+        fresh_count: dict[str, int] = {}
         found: dict[str, RemoteComment] = {}
-        # How many new comments and replies to look for under each media. On the first poll
-        # (no counts yet) none are owed: stop at the lookback, like any later poll.
-        expected = {mid: max(0, new_counts[mid] - counts.get(mid, 0)) if counts else 0
-                    for mid in changed}
-        fresh_count: dict[str, int] = dict.fromkeys(changed, 0)
-        # (media id, relative url, page number, replies-of comment id or None)
-        pending: list[tuple[str, str, int, str | None]] = [
-            (mid, self.client.relative(f"{mid}/comments",
-                                       {"fields": COMMENT_FIELDS, "limit": PAGE_SIZE}), 1, None)
-            for mid in changed
-        ]
+        # Reads still to make: (media id, relative url, page number, replies-of comment id or
+        # None); a media id of "" is the next page of the media listing.
+        pending: deque[tuple[str, str, int, str | None]] = deque()
+        listing_pages = 0
+
+        def take_listing(body: Any) -> None:
+            """Record one page of the media listing and queue the comment reads of the media
+            whose count changed, then the listing's next page if it is still wanted."""
+            nonlocal listing_pages
+            listing_pages += 1
+            if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+                raise BadPayload(_("The platform sent a list of media that cannot be read."))
+            reached_old = False
+            for item in body["data"]:
+                if not isinstance(item, Mapping) or not item.get("id"):
+                    raise BadPayload(_("The platform sent a media without an id."))
+                mid = str(item["id"])
+                created = parse_time(item["timestamp"]) if item.get("timestamp") else None
+                if created is not None and created < media_from:
+                    reached_old = True
+                if mid in media:
+                    continue
+                media[mid] = item
+                posts.append(RemotePost(
+                    platform_id=mid, text=str(item.get("caption") or ""),
+                    created_time=created, permalink=item.get("permalink"),
+                ))
+                count = _comment_count(item.get("comments_count"))
+                new_counts[mid] = count
+                if (count < 0 or count != counts.get(mid, 0)
+                        or _unseen_newest(item, window_start, seen)):
+                    expected[mid] = max(0, count - counts.get(mid, 0)) if counts else 0
+                    fresh_count[mid] = 0
+                    pending.append((mid, self.client.relative(
+                        f"{mid}/comments", {"fields": COMMENT_FIELDS, "limit": PAGE_SIZE}),
+                        1, None))
+            paging = body.get("paging") if isinstance(body.get("paging"), Mapping) else {}
+            next_url = paging.get("next")
+            if reached_old or not body["data"] or not isinstance(next_url, str):
+                return
+            if listing_pages >= self.opts.max_media_pages:
+                log.warning(
+                    "Instagram account %s: its media younger than %d days fill more than "
+                    "max_media_pages = %d pages of %d; the older ones are not watched",
+                    self.platform_id, self.opts.media_lookback_days,
+                    self.opts.max_media_pages, self.opts.max_media)
+                return
+            # The next listing page goes first in the next batch: it can add media to read.
+            pending.appendleft(("", _relative_from(next_url), listing_pages + 1, None))
+
+        take_listing(self.client.request(
+            f"{self.platform_id}/media", {"fields": MEDIA_FIELDS, "limit": self.opts.max_media}))
         while pending:
-            items = [{"method": "GET", "relative_url": url} for _m, url, _p, _r in pending]
+            jobs = [pending.popleft() for _n in range(min(MAX_BATCH, len(pending)))]
+            items = [{"method": "GET", "relative_url": url} for _m, url, _p, _r in jobs]
             follow_ups: list[tuple[str, str, int, str | None]] = []
             for (mid, _url, page, parent), (status, body) in zip(
-                pending, self.client.batches(items), strict=True
+                jobs, self.client.batch(items), strict=True
             ):
                 if status == 0:
                     raise map_error(None, status=503)
+                if not mid:  # a page of the media listing
+                    if status != 200:
+                        raise map_error(body, status=status)
+                    take_listing(body)
+                    continue
                 if status != 200:
                     if is_missing_object(status, body):
                         continue  # media or comment deleted meanwhile
@@ -222,7 +274,7 @@ class InstagramConnector(Connector):
                 want_more = not reached_old or fresh_count[mid] < expected[mid]
                 if next_url and want_more and page < self.opts.max_pages:
                     follow_ups.append((mid, _relative_from(next_url), page + 1, parent))
-            pending = follow_ups
+            pending.extend(follow_ups)
 
         fresh = sorted(
             (c for c in found.values() if c.platform_id not in seen),
@@ -234,7 +286,7 @@ class InstagramConnector(Connector):
             comments=fresh,
             cursor={"since": newest.isoformat(), "seen": seen_next,
                     "counts": json.dumps(new_counts, sort_keys=True)},
-            posts=[p for p in posts if p.platform_id in changed],
+            posts=[p for p in posts if p.platform_id in expected],
             calls=self.client.calls - calls_before,
             usage=self.client.usage,
         )
@@ -268,6 +320,39 @@ class InstagramConnector(Connector):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _parse_counts(text: str | None) -> dict[str, int]:
+    """Given a cursor's ``counts`` (JSON {media id: count}), return it; {} when unreadable."""
+    try:
+        counts = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(counts, dict):
+        return {}
+    return {str(k): v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def _unseen_newest(item: Mapping[str, Any], window_start: dt.datetime,
+                   seen: Mapping[str, int]) -> bool:
+    """True when a listed media's newest top-level comment (``comments.limit(1)``) is within
+    the cursor's window and not seen yet, or cannot be read (then the media is read)."""
+    edge = item.get("comments")
+    if edge is None:
+        return False  # Graph leaves out an empty edge
+    data = edge.get("data") if isinstance(edge, Mapping) else None
+    if not isinstance(data, list):
+        return True
+    if not data:
+        return False
+    newest = data[0]
+    if not isinstance(newest, Mapping) or not newest.get("id"):
+        return True
+    try:
+        created = parse_time(newest.get("timestamp"))
+    except BadPayload:
+        return True
+    return created >= window_start and str(newest["id"]) not in seen
 
 
 def _comment_count(value: Any) -> int:

@@ -2,8 +2,17 @@
 
 One poll reads ``commentThreads.list`` with ``allThreadsRelatedToChannelId`` (every video of the
 channel), ``order=time``, ``part=snippet,replies``, newest first, page after page until it meets
-the last comment already seen. A thread that has more replies than the listing includes (and
-whose count changed since the last poll) has its replies read with ``comments.list?parentId=``.
+a thread no newer than the cursor (on the first poll: older than ``lookback_days``). A thread
+that has more replies than the listing includes (and whose count changed since the last poll)
+has its replies read with ``comments.list?parentId=``.
+
+At most ``max_pages`` pages a poll (one quota unit each). A poll that stops there (or whose
+quota runs out after its first page) keeps the cursor where it was and remembers where it
+stopped (the page token, and the oldest thread read): the next polls read on from there before
+anything newer, so no comment is skipped and none is given twice. A resumed page is read again
+first, to check that the list did not move under the token (threads held for review or deleted
+meanwhile leave the list); if it did, reading starts over from the newest thread, skipping the
+threads already read.
 
 Hiding is ``comments.setModerationStatus`` with ``heldForReview`` (the comment leaves the public
 page and waits in YouTube Studio's "Held for review"); restoring is ``published``. The status
@@ -26,9 +35,11 @@ Credentials: an access token renewed outside Vigie (``access_token``), or ``clie
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -53,6 +64,7 @@ from connectors.registry import register
 from watcher.i18n import translator
 
 _ = translator("vigie_xyt", Path(__file__).parent / "locale")
+log = logging.getLogger(__name__)
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 DEFAULT_DAILY_QUOTA = 10_000
@@ -103,7 +115,10 @@ class YouTubeOptions(ConnectorOptions):
     # by default a tenth of the budget (1,000 units: 20 hides or restores).
     moderation_reserve: int | None = Field(default=None, ge=0)
     page_size: int = Field(default=100, ge=1, le=100)
-    max_pages: int = Field(default=5, ge=1, le=100)  # thread pages per poll
+    # Thread pages read at most per poll (a unit each); a poll that stops there is resumed by
+    # the next ones (at least 2: a resumed poll reads its last page again, then goes on).
+    max_pages: int = Field(default=20, ge=2, le=1000)
+    lookback_days: int = Field(default=30, ge=1, le=365)  # first poll: comments this recent
 
     @model_validator(mode="after")
     def _reserve_within_budget(self) -> YouTubeOptions:
@@ -358,7 +373,7 @@ class YouTubeConnector(Connector):
     def parse_comment(self, item: Mapping[str, Any], video_id: str | None = None) -> RemoteComment:
         """Given a ``youtube#comment`` resource, return it as a RemoteComment."""
         snippet = item.get("snippet") if isinstance(item, Mapping) else None
-        if not isinstance(snippet, dict) or not isinstance(item.get("id"), str):
+        if not isinstance(snippet, dict) or not isinstance(item.get("id"), str) or not item["id"]:
             raise BadPayload(_("YouTube answered a comment without id or snippet."))
         created = parse_time(snippet.get("publishedAt"))
         if created is None:
@@ -395,15 +410,17 @@ class YouTubeConnector(Connector):
         now = self.now()
         self.quota.restore(cursor.get("quota_day"), cursor.get("quota_used"), now)
         since = parse_time(cursor.get("since"))
-        since_ids = set(filter(None, (cursor.get("since_ids") or "").split(",")))
+        floor = since or now - dt.timedelta(days=self.options.lookback_days)
+        floor_epoch = _epoch(floor)
+        # Comments already given that are as new as the floor or newer: id -> epoch seconds.
+        known = _parse_seen(cursor.get("seen"))
+        for comment_id in filter(None, (cursor.get("since_ids") or "").split(",")):
+            known[comment_id] = floor_epoch
         known_counts = _parse_counts(cursor.get("reply_counts", ""))
+        walk = _Walk.from_cursor(cursor)  # where the previous poll stopped, if it did
 
         def is_new(comment: RemoteComment) -> bool:
-            if since is None:
-                return True
-            return comment.created_time > since or (
-                comment.created_time == since and comment.platform_id not in since_ids
-            )
+            return comment.created_time >= floor and comment.platform_id not in known
 
         calls = 0
         found: dict[str, RemoteComment] = {}
@@ -416,15 +433,60 @@ class YouTubeConnector(Connector):
             "maxResults": self.options.page_size,
             "textFormat": "plainText",
         }
-        for _page in range(self.options.max_pages):
-            body = self._request("GET", "commentThreads", params, cost=COSTS["list"])
+        if walk is not None and walk.page:
+            params["pageToken"] = walk.page
+        check_continuity = walk is not None and bool(walk.page)
+        until = walk.until if walk else None
+        until_ids = set(walk.until_ids) if walk else set()
+        pages = 0
+        read_token = walk.page if walk else ""  # the token of the last page read
+        capped = False
+        while True:
+            if pages >= self.options.max_pages:
+                capped = True
+                break
+            page_token = str(params.get("pageToken") or "")
+            pages += 1
             calls += 1
+            try:
+                body = self._request("GET", "commentThreads", params, cost=COSTS["list"])
+            except BadPayload as error:
+                if check_continuity and error.code == "invalidPageToken":
+                    log.warning("YouTube channel %s: the page token where the last poll stopped "
+                                "is refused; reading again from the newest thread",
+                                self.platform_id)
+                    check_continuity = False
+                    params.pop("pageToken", None)
+                    continue
+                raise
+            except RateLimited:
+                if pages == 1:
+                    raise
+                capped = True  # keep what was read; the next poll waits for the quota
+                break
+            read_token = page_token
             items = body.get("items")
             if not isinstance(items, list):
                 raise BadPayload(_("YouTube answered a comment-thread list without items."))
-            reached_seen = False
-            for thread in items:
-                top, replies, total = self._thread(thread)
+            threads = [self._thread(thread) for thread in items]
+            if check_continuity:
+                check_continuity = False
+                assert until is not None
+                if not _continues([top for top, _r, _t in threads], until, until_ids):
+                    log.warning("YouTube channel %s: the thread list moved under the page "
+                                "token where the last poll stopped; reading again from the "
+                                "newest thread", self.platform_id)
+                    params.pop("pageToken", None)
+                    continue
+            reached_floor = False
+            for top, replies, total in threads:
+                if top.created_time <= floor:
+                    reached_floor = True
+                if until is not None and not _below(top, until, until_ids):
+                    continue  # read by this walk already (or newer: the next walk's)
+                if until is None or top.created_time < until:
+                    until, until_ids = top.created_time, set()
+                until_ids.add(top.platform_id)
                 if top.post_id and top.post_id not in videos:
                     videos[top.post_id] = RemotePost(
                         platform_id=top.post_id,
@@ -438,22 +500,38 @@ class YouTubeConnector(Connector):
                 for comment in [top, *replies]:
                     if is_new(comment):
                         found[comment.platform_id] = comment
-                if since is not None and top.created_time <= since:
-                    reached_seen = True
             token = body.get("nextPageToken")
-            if reached_seen or not token:
+            if reached_floor or not token:
                 break
             params["pageToken"] = token
 
         comments = sorted(found.values(), key=lambda c: (c.created_time, c.platform_id))
-        newest = max([c.created_time for c in comments] + ([since] if since else []), default=None)
+        # The walk's head: the newest comment of its first poll. Every thread newer than it
+        # was posted after the walk began, so the next walk reads it.
+        head = walk.head if walk else max((c.created_time for c in comments), default=None)
         new_cursor: dict[str, str] = {}
-        if newest is not None:
-            new_cursor["since"] = newest.isoformat()
-            ids = {c.platform_id for c in comments if c.created_time == newest}
-            if since == newest:
-                ids |= since_ids
-            new_cursor["since_ids"] = ",".join(sorted(ids))
+        if capped and until is None:
+            capped = False  # nothing was read to resume after: the next poll starts over
+        if capped:
+            if walk is None:
+                log.warning("YouTube channel %s: more new comment threads than max_pages = %d "
+                            "pages of %d; the next polls read on from where this one stopped",
+                            self.platform_id, self.options.max_pages, self.options.page_size)
+            head = head or floor
+            keep = {**known, **{c.platform_id: _epoch(c.created_time) for c in comments
+                                if c.created_time >= head}}
+            keep = {k: v for k, v in keep.items() if v >= floor_epoch}
+            new_cursor["since"] = floor.isoformat()
+            new_cursor.update(_render_seen(keep, floor_epoch))
+            assert until is not None  # for mypy: checked above
+            new_cursor.update(_Walk(read_token, until, sorted(until_ids), head).to_cursor())
+        elif head is not None or since is not None:
+            mark = max(head or floor, floor)
+            mark_epoch = _epoch(mark)
+            keep = {**known, **{c.platform_id: _epoch(c.created_time) for c in comments}}
+            keep = {k: v for k, v in keep.items() if v >= mark_epoch}
+            new_cursor["since"] = mark.isoformat()
+            new_cursor.update(_render_seen(keep, mark_epoch))
         merged = {**known_counts, **counts}
         if merged:
             # Keep the counts of the threads on the pages just read (bounded by max_pages).
@@ -587,6 +665,69 @@ class YouTubeConnector(Connector):
 
     def close(self) -> None:
         self.session.close()
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """Where a poll stopped at ``max_pages``: the token of the last page it read (``""`` for
+    the first page), the oldest thread read (its time, and the ids of the threads read at that
+    time) and the head (the newest comment of the walk's first poll)."""
+
+    page: str
+    until: dt.datetime
+    until_ids: list[str]
+    head: dt.datetime
+
+    @classmethod
+    def from_cursor(cls, cursor: Mapping[str, str]) -> _Walk | None:
+        until = parse_time(cursor.get("walk_until"))
+        head = parse_time(cursor.get("walk_head"))
+        if until is None or head is None or "walk_page" not in cursor:
+            return None
+        ids = [i for i in (cursor.get("walk_until_ids") or "").split(",") if i]
+        return cls(str(cursor.get("walk_page") or ""), until, ids, head)
+
+    def to_cursor(self) -> dict[str, str]:
+        return {"walk_page": self.page, "walk_until": self.until.isoformat(),
+                "walk_until_ids": ",".join(self.until_ids), "walk_head": self.head.isoformat()}
+
+
+def _below(top: RemoteComment, until: dt.datetime, until_ids: set[str]) -> bool:
+    """True when a thread comes after the oldest thread read (not read yet)."""
+    return top.created_time < until or (
+        top.created_time == until and top.platform_id not in until_ids)
+
+
+def _continues(tops: list[RemoteComment], until: dt.datetime, until_ids: set[str]) -> bool:
+    """Given the threads of a page read again under a saved token, return True when no unread
+    thread can have slipped above it: a thread already read is on it, or its first thread is
+    newer than the oldest thread read (the list only grew at the top)."""
+    if any(top.platform_id in until_ids for top in tops):
+        return True
+    return bool(tops) and not _below(tops[0], until, until_ids)
+
+
+def _epoch(when: dt.datetime) -> int:
+    return int(when.timestamp())
+
+
+def _parse_seen(text: str | None) -> dict[str, int]:
+    """Given a cursor's ``seen`` (``id@epoch,...``), return {comment id: epoch seconds}."""
+    seen: dict[str, int] = {}
+    for entry in (text or "").split(","):
+        comment_id, _sep, epoch = entry.rpartition("@")
+        if comment_id and epoch.isdigit():
+            seen[comment_id] = int(epoch)
+    return seen
+
+
+def _render_seen(known: Mapping[str, int], mark_epoch: int) -> dict[str, str]:
+    """Return the cursor's ``since_ids`` (ids at the mark's second) and ``seen`` (newer ids)."""
+    out = {"since_ids": ",".join(sorted(k for k, v in known.items() if v == mark_epoch))}
+    newer = sorted(f"{k}@{v}" for k, v in known.items() if v > mark_epoch)
+    if newer:
+        out["seen"] = ",".join(newer)
+    return out
 
 
 def _parse_counts(text: str) -> dict[str, int]:

@@ -155,3 +155,28 @@ def test_sandbox_instagram_pages_have_the_real_shape(sandbox: SandboxServer) -> 
     node = requests.get(f"{sandbox.url}/v11.0/{media.id}", params={
         "access_token": "t", "fields": ",".join(wanted)}, timeout=5).json()
     assert _shape(node) == {k: _shape(sample[k]) for k in wanted}
+
+
+def test_instagram_newest_comment_reads_the_recorded_order(sandbox: SandboxServer) -> None:
+    """The listing's ``comments.limit(1)`` is the newest comment only if the API lists a media's
+    comments newest first: the recorded pages do, and the sandbox's expansion has their shape."""
+    pages = [load(IG / "medias__comments_p1.json"), load(IG / "medias__comments_p2.json")]
+    times = [instagram.parse_time(c["timestamp"]) for page in pages for c in page["data"]]
+    assert times == sorted(times, reverse=True)
+    newest = pages[0]["data"][0]
+    item = {"id": "17846368219941692", "comments": {"data": [newest]}}
+    before, after = times[0] - dt.timedelta(seconds=1), times[0] + dt.timedelta(seconds=1)
+    assert instagram._unseen_newest(item, before, {}) is True
+    assert instagram._unseen_newest(item, before, {newest["id"]: 0}) is False
+    assert instagram._unseen_newest(item, after, {}) is False
+
+    account = "17841400000000000"
+    sandbox.state.ensure_space("instagram", account, "École")
+    media = sandbox.state.add_post("instagram", account, "photo")
+    for n in range(3):
+        sandbox.state.add_comment("instagram", account, f"c{n}", post_id=media.id)
+    listing = requests.get(f"{sandbox.url}/v11.0/{account}/media", params={
+        "access_token": "t", "fields": instagram.MEDIA_FIELDS}, timeout=5).json()
+    edge = listing["data"][0]["comments"]
+    assert _shape(edge["data"][0]) == {k: _shape(newest[k]) for k in ("id", "timestamp")}
+    assert len(edge["data"]) == 1

@@ -60,6 +60,12 @@ def test_registered_with_what_the_interface_requires() -> None:
     assert InstagramConnector.required_secrets == ("access_token",)
     with pytest.raises(ValueError):
         InstagramOptions.model_validate({"max_pages": 0})
+    # The defaults that README.md, docs/platforms.md and config/vigie.toml give.
+    defaults = InstagramOptions()
+    assert (defaults.media_lookback_days, defaults.max_media, defaults.max_media_pages,
+            defaults.lookback_days) == (30, 100, 20, 30)
+    with pytest.raises(ValueError):
+        InstagramOptions.model_validate({"max_media": 101})
 
 
 def test_fetches_comments_and_replies_newest_first_until_the_last_seen(
@@ -115,6 +121,84 @@ def test_calls_per_poll(account: SandboxServer, media: int) -> None:
     assert len(calls_since(account, before)) == 1 + math.ceil(media / 50) == result.calls
 
 
+def add_media(sandbox: SandboxServer, n: int, minutes_ago: float) -> str:
+    return requests.post(f"{sandbox.url}/_sandbox/posts", json={
+        "platform": "instagram", "space": ACCOUNT, "text": f"photo {n}",
+        "created_time": ago(minutes_ago)}, timeout=5).json()["id"]
+
+
+def test_a_busy_account_loses_no_comment(account: SandboxServer) -> None:
+    """More media with new comments than one listing page holds: every comment is read in one
+    poll, within the documented 1 + ceil((P + L - 1) / 50) HTTP calls (L listing pages)."""
+    made = [add_media(account, n, 2000 - n) for n in range(230)]
+    ig = connector(account)
+    cursor = ig.fetch({}).cursor
+    posted = {add(account, f"bravo {n}", post=media_id) for n, media_id in enumerate(made)}
+    before = last_seq(account)
+    result = ig.fetch(cursor)
+    assert {c.platform_id for c in result.comments} == posted
+    listing_pages = math.ceil(230 / 100)
+    bound = 1 + math.ceil((230 + listing_pages - 1) / 50)
+    assert bound == 1 + math.ceil(230 / 50) == 6
+    assert len(calls_since(account, before)) == result.calls == bound
+    assert {p.platform_id for p in result.posts} == set(made)
+    # Nothing new: the listing's three pages, and no comment read.
+    before = last_seq(account)
+    again = ig.fetch(result.cursor)
+    assert again.comments == [] and len(calls_since(account, before)) == listing_pages
+
+
+def test_the_listing_stops_at_the_look_back_window(account: SandboxServer) -> None:
+    """The first page of media is always watched (an account that seldom posts keeps its old
+    media watched); later pages only while they hold media younger than media_lookback_days."""
+    old = [add_media(account, n, 60 * 24 * 60 - n) for n in range(150)]  # about 60 days old
+    recent = [add_media(account, 1000 + n, 30 - n) for n in range(10)]
+    ig = connector(account, media_lookback_days=30)
+    cursor = ig.fetch({}).cursor
+    on_first_page = old[-90:]  # the 10 recent media, then the 90 newest old ones
+    targets = [*recent, on_first_page[0], old[0]]
+    ids = {media_id: add(account, "question", post=media_id) for media_id in targets}
+    before = last_seq(account)
+    result = ig.fetch(cursor)
+    found = {c.platform_id for c in result.comments}
+    assert found == {ids[m] for m in [*recent, on_first_page[0]]}
+    assert ids[old[0]] not in found  # 60 days old and past the first page: not watched
+    listing = [c for c in calls_since(account, before) if c["path"].endswith("/media")]
+    assert len(listing) == 1
+
+
+def test_max_media_pages_caps_the_listing_with_a_warning(
+    account: SandboxServer, caplog: pytest.LogCaptureFixture,
+) -> None:
+    made = [add_media(account, n, 500 - n) for n in range(25)]
+    ig = connector(account, max_media=10, max_media_pages=2)
+    cursor = ig.fetch({}).cursor
+    for media_id in made:
+        add(account, "bravo", post=media_id)
+    with caplog.at_level("WARNING", logger="connectors.instagram"):
+        result = ig.fetch(cursor)
+    assert len(result.comments) == 20  # the 20 newest media: two pages of 10
+    assert "max_media_pages" in caplog.text
+
+
+def test_a_new_comment_is_found_when_another_was_deleted(account: SandboxServer) -> None:
+    """One comment deleted and one added between two polls leave comments_count unchanged; the
+    media's newest comment (listed with it) still shows the new one."""
+    media_id = add_media(account, 0, 60)
+    ids = [add(account, f"c{n}", post=media_id, created_time=ago(50 - n)) for n in range(3)]
+    ig = connector(account)
+    cursor = ig.fetch({}).cursor
+    ig.delete(ids[0])
+    late = add(account, "nouveau", post=media_id)
+    before = last_seq(account)
+    result = ig.fetch(cursor)
+    assert [c.platform_id for c in result.comments] == [late]
+    assert len(calls_since(account, before)) == 2  # the listing, then the media's comments
+    # Nothing new: the listing only.
+    before = last_seq(account)
+    assert ig.fetch(result.cursor).comments == [] and len(calls_since(account, before)) == 1
+
+
 def test_hide_unhide_delete_state(account: SandboxServer) -> None:
     ig = connector(account)
     target = add(account, "à masquer")
@@ -165,3 +249,20 @@ def test_an_unreadable_comment_count_reads_the_media() -> None:
     assert _comment_count("2026-13-45T99:99:99+0000") == -1
     assert _comment_count(True) == -1
     assert _comment_count({"n": 1}) == -1
+
+
+def test_an_unreadable_newest_comment_reads_the_media() -> None:
+    """A damaged ``comments`` expansion in the listing never hides a media's comments."""
+    from connectors.instagram import _unseen_newest
+
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    newer = {"id": "1", "timestamp": "2026-11-02T00:00:00+0000"}
+    older = {"id": "2", "timestamp": "2026-10-30T00:00:00+0000"}
+    assert _unseen_newest({}, start, {}) is False  # no comment: Graph leaves the edge out
+    assert _unseen_newest({"comments": {"data": []}}, start, {}) is False
+    assert _unseen_newest({"comments": {"data": [newer]}}, start, {}) is True
+    assert _unseen_newest({"comments": {"data": [newer]}}, start, {"1": 0}) is False
+    assert _unseen_newest({"comments": {"data": [older]}}, start, {}) is False
+    assert _unseen_newest({"comments": "damaged"}, start, {}) is True
+    assert _unseen_newest({"comments": {"data": [{"id": "3", "timestamp": "x"}]}}, start, {})
+    assert _unseen_newest({"comments": {"data": [{"timestamp": newer["timestamp"]}]}}, start, {})

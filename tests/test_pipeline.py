@@ -259,3 +259,59 @@ def test_a_busy_page_loses_no_comment(sandbox, enforce_runtime) -> None:
         post_comment(sandbox.url, PAGE, f"Merci pour l'avis numéro {n}", post=post)
     outcome = pipeline.poll_space(enforce_runtime, "page")
     assert outcome.ok and outcome.new_comments == 230
+
+
+def test_a_busy_instagram_account_loses_no_comment(sandbox, tmp_path: Path,
+                                                    database_url: str) -> None:
+    """More media with new comments than a listing page holds: one poll reads every comment."""
+    import datetime as dt
+
+    account = "17841400000000230"
+    sandbox.state.ensure_space("instagram", account, "École secondaire")
+    now = sandbox.state.now()
+    media = [sandbox.state.add_post("instagram", account, f"Photo {n}",
+                                    created_time=now - dt.timedelta(minutes=300 - n))
+             for n in range(230)]
+    config = make_config(tmp_path, [space_toml("ig", sandbox.url, platform="instagram",
+                                               platform_id=account)], database_url=database_url)
+    runtime = make_runtime(config)
+    try:
+        assert pipeline.poll_space(runtime, "ig").ok  # sets the cursor
+        for n, item in enumerate(media):
+            post_comment(sandbox.url, account, f"Merci pour la photo {n}", platform="instagram",
+                         post=item.id)
+        outcome = pipeline.poll_space(runtime, "ig", force=True)
+        assert outcome.ok and outcome.new_comments == 230
+    finally:
+        runtime.close()
+
+
+def test_a_busy_youtube_channel_loses_no_comment_across_capped_polls(
+    sandbox, tmp_path: Path, database_url: str,
+) -> None:
+    """More new threads than max_pages pages hold: each capped poll stores what it read and the
+    next ones read on from there; every comment is stored once."""
+    channel = "UCcssdelajonquiere00230"
+    sandbox.state.ensure_space("youtube", channel, "CSS De La Jonquière")
+    config = make_config(tmp_path, [space_toml(
+        "yt", sandbox.url, platform="youtube", platform_id=channel,
+        extra="options = { page_size = 50, max_pages = 2 }")], database_url=database_url)
+    runtime = make_runtime(config)
+    try:
+        assert pipeline.poll_space(runtime, "yt").ok  # sets the cursor
+        posted = {post_comment(sandbox.url, channel, f"Bravo pour la vidéo {n}",
+                               platform="youtube") for n in range(230)}
+        found = []
+        for _poll in range(10):
+            outcome = pipeline.poll_space(runtime, "yt", force=True)
+            assert outcome.ok
+            found.append(outcome.new_comments)
+            if sum(found) == len(posted):
+                break
+        assert found[0] == 100  # two pages of 50, then the poll stopped
+        assert sum(found) == 230 and len(found) <= 5
+        with runtime.store.session() as session:
+            stored = session.exec(select(Comment).where(Comment.space_id == "yt")).all()
+        assert {c.platform_id for c in stored} == posted
+    finally:
+        runtime.close()

@@ -105,6 +105,104 @@ def test_replies_beyond_those_included_are_read_once(channel: SandboxServer) -> 
     assert third.calls == 2
 
 
+def test_a_busy_channel_loses_no_comment(channel: SandboxServer) -> None:
+    """A thousand new threads on a thousand videos: one poll reads them all, one unit a page."""
+    old = [post_comment(channel, f"ancien {i}") for i in range(30)]
+    connector = make(channel)
+    cursor = connector.fetch({}).cursor
+    later(channel)
+    posted = set()
+    for i in range(1000):
+        video = channel.state.add_post("youtube", CHANNEL, f"Vidéo {i}")
+        posted.add(channel.state.add_comment("youtube", CHANNEL, f"Bravo {i}",
+                                             post_id=video.id).id)
+    used = connector.quota.used
+    result = connector.fetch(cursor)
+    assert {c.platform_id for c in result.comments} == posted
+    assert not set(old) & {c.platform_id for c in result.comments}
+    # 10 pages of new threads, the 11th reaches the threads already seen.
+    assert result.calls == connector.quota.used - used == 11
+    assert "walk_page" not in result.cursor
+    assert connector.fetch(result.cursor).comments == []
+
+
+@pytest.mark.parametrize(("seconds_apart", "hide", "arrive"), [
+    (1, 5, 12),  # the list moves down under the saved token (more new threads than held)
+    (1, 15, 0),  # it moves up by more than a page: the poll starts over from the newest
+    (0, 5, 12),  # every comment in the same second (ties broken by id)
+])
+def test_a_capped_poll_resumes_without_loss_or_duplicates(
+    channel: SandboxServer, caplog: pytest.LogCaptureFixture,
+    seconds_apart: int, hide: int, arrive: int,
+) -> None:
+    """More new threads than max_pages pages: each poll reads on from where the last stopped,
+    while threads it gave are held for review (they leave the list above the saved page) and new
+    threads arrive at the top; every comment is given exactly once."""
+    connector = make(channel, page_size=10, max_pages=3)
+    cursor = connector.fetch({}).cursor
+    later(channel)
+    posted = []
+    for i in range(95):
+        posted.append(post_comment(channel, f"fil {i}"))
+        channel.state.advance(seconds_apart)
+    replies = [post_comment(channel, f"réponse {i}", parent=posted[i]) for i in (3, 50, 90)]
+    given: list[str] = []
+    polls = 0
+    with caplog.at_level("WARNING", logger="connectors.youtube"):
+        while True:
+            used = connector.quota.used
+            result = connector.fetch(cursor)
+            polls += 1
+            # At most max_pages thread pages, plus a replies read for a thread that grew.
+            assert connector.quota.used - used <= 3 + 1
+            given.extend(c.platform_id for c in result.comments)
+            cursor = result.cursor
+            if polls == 1:
+                assert "walk_page" in cursor and len(given) <= 30 + len(replies)
+                for comment_id in [c for c in given if c in posted][-hide:]:
+                    connector.hide(comment_id)
+                later(channel)
+                posted += [post_comment(channel, f"nouveau {i}") for i in range(arrive)]
+            if "walk_page" not in cursor:
+                break
+            assert polls < 40
+    assert "max_pages" in caplog.text
+    if hide > 10:
+        assert "moved under the page token" in caplog.text
+    assert len(given) == len(set(given))  # nothing twice
+    assert set(posted[:95]) | set(replies) <= set(given)  # the whole backlog
+    # The threads posted while the backlog was read come with the next walk at the latest.
+    rest = connector.fetch(cursor)
+    given.extend(c.platform_id for c in rest.comments)
+    while "walk_page" in rest.cursor:
+        rest = connector.fetch(rest.cursor)
+        given.extend(c.platform_id for c in rest.comments)
+    assert len(given) == len(set(given))
+    assert set(given) == set(posted) | set(replies)
+    later(channel)
+    late = post_comment(channel, "encore un")
+    assert [c.platform_id for c in connector.fetch(rest.cursor).comments] == [late]
+    assert calls(channel)["over_limit"] == 0
+
+
+def test_a_refused_page_token_starts_over_without_loss(channel: SandboxServer) -> None:
+    connector = make(channel, page_size=10, max_pages=2)
+    cursor = connector.fetch({}).cursor
+    posted = [post_comment(channel, f"fil {i}") for i in range(35)]
+    first = connector.fetch(cursor)
+    assert len(first.comments) == 20 and "walk_page" in first.cursor
+    damaged = {**first.cursor, "walk_page": "not-a-token"}
+    given = [c.platform_id for c in first.comments]
+    cursor = damaged
+    for _poll in range(10):
+        result = connector.fetch(cursor)
+        given.extend(c.platform_id for c in result.comments)
+        cursor = result.cursor
+        if "walk_page" not in cursor:
+            break
+    assert sorted(given) == sorted(posted)
+
+
 def test_hide_and_restore_show_in_the_sandbox(channel: SandboxServer) -> None:
     comment_id = post_comment(channel, "Quelle bande d’incompétents")
     connector = make(channel)
@@ -182,7 +280,9 @@ def test_quota_budget_is_kept_without_calling_past_it(channel: SandboxServer) ->
         while True:
             cursor = connector.fetch({}).cursor
             polls += 1
-    assert polls == 33 and connector.quota.used == 100  # the 34th poll stopped at its 2nd page
+    # The 34th poll ran out at its 2nd page and returned what it had read (the next poll reads
+    # on from there); the 35th could not start.
+    assert polls == 34 and connector.quota.used == 100
     assert raised.value.retry_at == next_quota_reset(channel.state.now())
     # Hiding and restoring may still use the reserve: 100 + 50 + 50 = 200, then no more.
     target = channel.state.comments[next(iter(channel.state.comments))].id
@@ -264,6 +364,12 @@ def test_options_are_checked() -> None:
         YouTubeConnector.Options.model_validate({"daily_budget": 500, "moderation_reserve": 500})
     with pytest.raises(ValidationError):
         YouTubeConnector.Options.model_validate({"budget": 500})
+    with pytest.raises(ValidationError):  # a resumed poll needs two pages to move on
+        YouTubeConnector.Options.model_validate({"max_pages": 1})
+    # The defaults that README.md, docs/platforms.md and config/vigie.toml give.
+    defaults = YouTubeConnector.Options.model_validate({})
+    assert (defaults.max_pages, defaults.page_size, defaults.lookback_days,
+            defaults.daily_budget) == (20, 100, 30, 10_000)
 
 
 def test_quota_resets_at_midnight_pacific() -> None:
