@@ -205,17 +205,21 @@ class Daemon:
         now = dt.datetime.now(dt.UTC)
         spaces = self.runtime.spaces()
         for index, space in enumerate(spaces):
+            interval = config.poll_interval(space)
+            # Spread the first cycles (and so every later one) 0.2 s apart, closer when that
+            # would not fit in an interval: started together, 500 spaces came due together at
+            # every interval and some cycles ran seconds late (docs/performance.md, section 4).
+            offset = index * min(0.2, interval / len(spaces))
             self.scheduler.add_job(
                 self.poll_job,
-                IntervalTrigger(seconds=config.poll_interval(space), jitter=config.scheduler.jitter),
+                IntervalTrigger(seconds=interval, jitter=config.scheduler.jitter),
                 args=[space.id],
                 id=f"poll:{space.id}",
                 name=f"poll {space.id}",
                 max_instances=1,
                 coalesce=True,
-                misfire_grace_time=config.poll_interval(space),
-                # Start at once, spread a little so spaces do not all call together.
-                next_run_time=now + dt.timedelta(seconds=min(index * 0.2, 30)),
+                misfire_grace_time=interval,
+                next_run_time=now + dt.timedelta(seconds=offset),
             )
         self.scheduler.add_job(
             self.token_job,
