@@ -41,6 +41,9 @@ from watcher.policy.types import (
 
 RULES_VERSION = "rules-1"
 MODEL_WEIGHT = 0.6  # the model alone stays well below every hide threshold
+MODEL_CONFIDENT = 0.9  # from here the model may hide on its own, given a sign of a target
+MODEL_TARGETED_WEIGHT = 1.0
+MODEL_TARGETED_CATEGORIES = ("diffamation_irrespect", "discrimination", "illegal")
 SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or negation
 NEGATED = 0.15
 QUOTED = 0.12
@@ -52,7 +55,7 @@ _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 # The shipped rules: the source tree's config/policy, or where a packaged install put them.
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
-                 "reporting", "condemning", "joy")
+                 "reporting", "condemning", "joy", "things", "waste", "institution")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
@@ -269,6 +272,9 @@ class _Scan:
         return before % 2 == 1 and before < len(self.quotes)
 
 
+# Words that make contact details personal even next to an institution's name.
+_PRIVATE = frozenset({"cell", "cellulaire", "perso", "personnel", "personnelle", "maison", "chez",
+                      "residence", "home", "domicile", "privé", "prive"})
 MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
 
 
@@ -364,11 +370,13 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     raw_rule = first < 0
     if raw_rule:
         first = last = scan.token_at(scan.norm.text.find(raw[hit.start:hit.end].lower()[:3]))
+    literal = scan.cue_in("things", first - 4, first - 1) or scan.cue_in("waste", first - 6, last + 6)
     structural = (scan.cue_ending_in("direct", first - 3, first)
-                  or scan.cue_ending_in("copulas", first, first)
+                  or (scan.cue_ending_in("copulas", first, first) and not literal)
                   or scan.cue_ending_in("intensifiers", first - 1, first)
                   or scan.cue_in("roles", first - 1, last + 1)
                   or (scan.cue_ending_in("linking", first - 1, first)
+                      and not literal
                       and (scan.cue_in("roles", first - 5, first - 1)
                            or scan.cue_in("person", first - 4, first - 1)))
                   or (scan.cue_ending_in("exclamations", first, first) and scan.ends_clause(hit.end))
@@ -376,6 +384,10 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     near = structural or scan.cue_in("person", first - 5, last + 4) \
         or scan.cue_in("roles", first - 4, last + 3)
     group = scan.cue_in("groups", first - 5, last + 5)
+    if rule.target == "near" and rule.category == "atteinte_droits" \
+            and scan.cue_in("institution", first - 12, last + 8) \
+            and _PRIVATE.isdisjoint(scan.keys[max(0, first - 12):last + 8]):
+        near = structural = group = False  # the school's or a service's own contact details
     if rule.target == "person":
         hit.targeted = structural
     elif rule.target == "near":
@@ -444,6 +456,22 @@ def rule_weights(text: str, policy: Policy) -> dict[str, float]:
     return weights
 
 
+def _model_target(scan: _Scan, category: str) -> bool:
+    """Does the comment show a structural sign of a target the model's category needs?
+
+    Second person or direct address, a staff role, and for discrimination a protected group.
+    Any reporting, condemning or negation cue (someone quoted, a slur denounced, "n'est pas") or,
+    for insults, a word of joy withholds it: there the model stays capped.
+    """
+    if category not in MODEL_TARGETED_CATEGORIES or any(
+            name in scan.cues for name in ("reporting", "condemning", "negations")):
+        return False
+    if category == "diffamation_irrespect" and "joy" in scan.cues:
+        return False
+    names = ("person", "direct", "roles", "groups") if category == "discrimination" else ("person", "direct", "roles")
+    return any(name in scan.cues for name in names)
+
+
 def _noisy_or(values: Iterable[float]) -> float:
     remaining = 1.0
     for value in values:
@@ -488,7 +516,10 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
             if category in allowed_categories and not by_category[category]:
                 model_probabilities[category] = 0.0  # the allow-list wins over the model
                 continue
-            share = MODEL_WEIGHT * probability * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
+            weight = MODEL_WEIGHT
+            if probability >= MODEL_CONFIDENT and not suppressed[category] and _model_target(scan, category):
+                weight = MODEL_TARGETED_WEIGHT
+            share = weight * probability * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
 
     # Stateful categories.
