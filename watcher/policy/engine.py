@@ -43,6 +43,8 @@ RULES_VERSION = "rules-1"
 MODEL_WEIGHT = 0.6  # the model alone stays well below every hide threshold
 MODEL_CONFIDENT = 0.9  # from here the model may hide on its own, given a sign of a target
 MODEL_TARGETED_WEIGHT = 1.0
+MODEL_TARGETED_CAP = 0.95  # the model's share never reaches certainty
+MODEL_NEEDS_RULE = False
 MODEL_TARGETED_CATEGORIES = ("diffamation_irrespect", "discrimination", "illegal")
 SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or negation
 NEGATED = 0.15
@@ -517,9 +519,10 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
                 model_probabilities[category] = 0.0  # the allow-list wins over the model
                 continue
             weight = MODEL_WEIGHT
-            if probability >= MODEL_CONFIDENT and not suppressed[category] and _model_target(scan, category):
+            if probability >= MODEL_CONFIDENT and not suppressed[category] \
+                    and (by_category[category] or not MODEL_NEEDS_RULE) and _model_target(scan, category):
                 weight = MODEL_TARGETED_WEIGHT
-            share = weight * probability * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
+            share = min(MODEL_TARGETED_CAP, weight * probability) * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
 
     # Stateful categories.
