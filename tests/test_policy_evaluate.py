@@ -91,11 +91,11 @@ def test_heldout_acceptable_french_targets(path: Path) -> None:
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_regression_floor(path: Path) -> None:
     result = heldout(path)
-    assert result.recall_flagged >= 0.68, result
-    assert result.recall_hidden >= 0.45, result
+    assert result.recall_flagged >= 0.69, result
+    assert result.recall_hidden >= 0.48, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 72% flagged, 48% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 71.8% flagged, 50.5% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:
