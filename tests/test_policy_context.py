@@ -36,6 +36,18 @@ ACCEPTABLE = [
     "The board's decision to close the library at lunch is a mistake.",
     # official contact details
     "Pour joindre le secrétariat : 418 542-7551.",
+    # words used literally, and a decision (not a person) called stupid
+    "Les vieux manuels sont des déchets à recycler, apportez-les au bac bleu.",
+    "La décision du ministre est idiote et va nuire aux élèves en difficulté.",
+    "Ce règlement est con, mais bon, c'est le règlement.",
+    "La visite à la ferme : les élèves ont nourri les cochons et les vaches.",
+    # negated group statements, reported exclusion, games, idioms
+    "Many immigrant families go back to their country for the holidays.",
+    "A boy yelled at my daughter that people like her should go back to their country.",
+    "Je vais te battre au Mario Kart ce soir, prépare-toi!",
+    "Fais attention à toi sur la glace ce matin.",
+    "Jte dis que t'es capable, lâche pas!",
+    "Je dis pas que les gens du transport sont des idiots, je dis que ce plan-là a jamais été testé.",
 ]
 
 LITIGIOUS = [
@@ -49,7 +61,28 @@ LITIGIOUS = [
     ("Je vais te tuer à la sortie", "illegal"),
     ("Son cell c'est le 418-555-0142, textez-la toute la nuit", "atteinte_droits"),
     ("Check out my channel and subscribe!", "commercial_pourriel"),
+    ("si tu parles encore jte défonce", "illegal"),
+    ("Ce serait dommage qu'il arrive quelque chose à tes enfants.", "illegal"),
+    ("Retire ta plainte ou je publie ce que je sais sur ta fille.", "illegal"),
+    ("Les musulmans faut tous les déporter", "discrimination"),
+    ("On va faire de ta vie un enfer", "diffamation_irrespect"),
+    ("T'as des belles boules pour une fille de secondaire 1.", "diffamation_irrespect"),
 ]
+
+# Acceptable, but a number not in the allow-list or a group statement may still be reviewed:
+# never hidden.
+NEVER_HIDDEN = [
+    "Le service de garde ferme à 18 h; appelez le 450 555-0111 en cas de retard.",
+    "Questions sur le transport? Écrivez à transport@css.qc.ca ou appelez le 819 555-0199.",
+    "Les immigrants ne volent pas nos jobs, ils occupent des postes vacants.",
+    "Les musulmans ne sont pas des terroristes, arrêtons les amalgames.",
+]
+
+
+@pytest.mark.parametrize("text", NEVER_HIDDEN)
+def test_acceptable_speech_is_never_hidden(text: str) -> None:
+    verdict = judge(text)
+    assert verdict.action != "hide", (text, verdict.scores, verdict.rule_ids)
 
 
 @pytest.mark.parametrize("text", ACCEPTABLE)
@@ -112,3 +145,30 @@ def test_thresholds_decide() -> None:
 def test_empty_and_odd_texts_do_not_crash() -> None:
     for text in ("", "   ", "👍👍👍", "\u200b\u200b", "a" * 5000, "ǅ" * 10, "\x00\x01"):
         assert judge(text).action in ("allow", "review", "hide")
+
+
+class _Confident:
+    """A stand-in model, sure that every comment is an insult."""
+
+    version = "stub"
+
+    def predict(self, text: str) -> dict[str, float]:
+        return {"diffamation_irrespect": 0.97, "discrimination": 0.0, "illegal": 0.0,
+                "atteinte_droits": 0.0, "commercial_pourriel": 0.0}
+
+
+def test_a_very_confident_model_hides_only_given_a_target() -> None:
+    confident = dataclasses.replace(policy(), model=_Confident())
+    # a second person, a staff role: the model may hide on its own
+    assert judge("Toi pis tes idées, franchement", pol=confident).action == "hide"
+    assert judge("La concierge, franchement", pol=confident).action == "hide"
+    # no target, a negation, a report, or joy: capped at a review
+    assert judge("Franchement, quelle journée", pol=confident).action == "review"
+    assert judge("T'es pas une honte, franchement", pol=confident).action == "review"
+    assert judge("Il m'a dit que t'étais une honte", pol=confident).action == "review"
+    assert judge("Bravo, t'es une championne", pol=confident).action == "review"
+    # never certainty: lenient thresholds at 1.0 are never reached by the model
+    lenient = dataclasses.replace(default_thresholds(),
+                                  by_category={c: (1.0, 1.0) for c in default_thresholds().by_category})
+    comment = CommentInput(text="Toi pis tes idées")
+    assert classify(comment, Context(now=NOW, policy=confident, thresholds=lenient)).action == "allow"

@@ -46,6 +46,7 @@ def test_cyberagression_regression_floor() -> None:
 def test_youtube_spam_regression_floor() -> None:
     result = measure("youtube_spam")
     assert result.recall_flagged >= 0.80
+    assert result.false_flag_rate <= 0.055
     assert result.false_hide_rate <= 0.03
 
 
@@ -56,6 +57,7 @@ def test_sms_spam_regression_floor() -> None:  # auxiliary set: no target, a flo
     assert result.false_hide_rate <= 0.02
 
 
+@pytest.mark.xfail(strict=True, reason="target not met (5.05% false flags, 48 of 951): see docs/evaluation.md")
 def test_youtube_spam_false_flag_target() -> None:
     assert measure("youtube_spam").false_flag_rate <= 0.05
 
@@ -70,7 +72,7 @@ def test_cyberagression_balanced_accuracy_target() -> None:
     assert measure("cyberagression_fr").balanced_accuracy >= 0.80
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (83.2% flagged): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (83.1% flagged): see docs/evaluation.md")
 def test_youtube_spam_recall_target() -> None:
     assert measure("youtube_spam").recall_flagged >= 0.85
 
@@ -99,11 +101,11 @@ def test_heldout_acceptable_french_targets(path: Path) -> None:
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_regression_floor(path: Path) -> None:
     result = heldout(path)
-    assert result.recall_flagged >= 0.68, result
-    assert result.recall_hidden >= 0.45, result
+    assert result.recall_flagged >= 0.69, result
+    assert result.recall_hidden >= 0.48, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 72.3% flagged, 49.5% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 73.3% flagged, 51.5% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:

@@ -7,8 +7,14 @@ the thresholds and the loaded policy all come in through ``context``.
 Per category the rules give a score (noisy-or of the matched rules' weights, each weight set by
 the context of the match: who is targeted, negation, quotation or counter-speech, joy), the model
 gives a calibrated probability, and the two combine as ``1 - (1 - rules) * (1 - 0.6 * model)``:
-the model alone can ask for a review, never hide. The two repetitive categories come from the
-history and the author's anonymity signals (see :mod:`watcher.policy.stateful`).
+as a rule the model alone can ask for a review, never hide. One exception, measured by corpus
+cross-validation and on the held-out set (docs/evaluation.md): when the model is very confident
+(probability >= ``MODEL_CONFIDENT``, 0.9) of an insult, discrimination or illegal content, and the
+comment shows a structural sign of a target (second person, direct address, a staff role) with no
+negation, reporting, condemning cue (nor, for insults, a word of joy), the model's share is its
+probability (capped at 0.95), so it can hide on its own. A protected group alone does not count
+as a target there, since most mentions of a group are neutral. The two repetitive categories come
+from the history and the author's anonymity signals (see :mod:`watcher.policy.stateful`).
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ from watcher.policy.types import (
 
 RULES_VERSION = "rules-1"
 MODEL_WEIGHT = 0.6  # the model alone stays well below every hide threshold
+MODEL_CONFIDENT = 0.9  # from here the model may hide on its own, given a sign of a target
+MODEL_TARGETED_WEIGHT = 1.0
+MODEL_TARGETED_CAP = 0.95  # the model's share never reaches certainty
+MODEL_TARGETED_CATEGORIES = ("diffamation_irrespect", "discrimination", "illegal")
 SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or negation
 NEGATED = 0.15
 QUOTED = 0.12
@@ -52,7 +62,7 @@ _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 # The shipped rules: the source tree's config/policy, or where a packaged install put them.
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
-                 "reporting", "condemning", "joy")
+                 "reporting", "condemning", "joy", "things", "waste", "institution")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
@@ -269,6 +279,9 @@ class _Scan:
         return before % 2 == 1 and before < len(self.quotes)
 
 
+# Words that make contact details personal even next to an institution's name.
+_PRIVATE = frozenset({"cell", "cellulaire", "perso", "personnel", "personnelle", "maison", "chez",
+                      "residence", "home", "domicile", "prive"})
 MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
 
 
@@ -364,11 +377,13 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     raw_rule = first < 0
     if raw_rule:
         first = last = scan.token_at(scan.norm.text.find(raw[hit.start:hit.end].lower()[:3]))
+    literal = scan.cue_in("things", first - 4, first - 1) or scan.cue_in("waste", first - 6, last + 6)
     structural = (scan.cue_ending_in("direct", first - 3, first)
-                  or scan.cue_ending_in("copulas", first, first)
+                  or (scan.cue_ending_in("copulas", first, first) and not literal)
                   or scan.cue_ending_in("intensifiers", first - 1, first)
                   or scan.cue_in("roles", first - 1, last + 1)
                   or (scan.cue_ending_in("linking", first - 1, first)
+                      and not literal
                       and (scan.cue_in("roles", first - 5, first - 1)
                            or scan.cue_in("person", first - 4, first - 1)))
                   or (scan.cue_ending_in("exclamations", first, first) and scan.ends_clause(hit.end))
@@ -376,6 +391,10 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     near = structural or scan.cue_in("person", first - 5, last + 4) \
         or scan.cue_in("roles", first - 4, last + 3)
     group = scan.cue_in("groups", first - 5, last + 5)
+    if rule.target == "near" and rule.category == "atteinte_droits" \
+            and scan.cue_in("institution", first - 12, last + 8) \
+            and _PRIVATE.isdisjoint(scan.keys[max(0, first - 12):last + 8]):
+        near = structural = group = False  # the school's or a service's own contact details
     if rule.target == "person":
         hit.targeted = structural
     elif rule.target == "near":
@@ -444,6 +463,22 @@ def rule_weights(text: str, policy: Policy) -> dict[str, float]:
     return weights
 
 
+def _model_target(scan: _Scan, category: str) -> bool:
+    """Does the comment show a structural sign of a target the model's category needs?
+
+    Second person or direct address, or a staff role. A protected group alone is not one: most
+    mentions of a group are neutral. Any reporting, condemning or negation cue (someone quoted, a
+    slur denounced, "n'est pas") or, for insults, a word of joy withholds it. Without a target the
+    model stays capped at ``MODEL_WEIGHT``.
+    """
+    if category not in MODEL_TARGETED_CATEGORIES or any(
+            name in scan.cues for name in ("reporting", "condemning", "negations")):
+        return False
+    if category == "diffamation_irrespect" and "joy" in scan.cues:
+        return False
+    return any(name in scan.cues for name in ("person", "direct", "roles"))
+
+
 def _noisy_or(values: Iterable[float]) -> float:
     remaining = 1.0
     for value in values:
@@ -488,7 +523,10 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
             if category in allowed_categories and not by_category[category]:
                 model_probabilities[category] = 0.0  # the allow-list wins over the model
                 continue
-            share = MODEL_WEIGHT * probability * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
+            weight = MODEL_WEIGHT
+            if probability >= MODEL_CONFIDENT and not suppressed[category] and _model_target(scan, category):
+                weight = MODEL_TARGETED_WEIGHT
+            share = min(MODEL_TARGETED_CAP, weight * probability) * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
 
     # Stateful categories.
