@@ -58,8 +58,7 @@ def test_demo_never_hides_much_acceptable_speech(demo_run) -> None:
     assert missed < litigious
 
 
-@pytest.mark.xfail(strict=True, reason="target not met yet: docs/evaluation.md gives the figures")
 def test_demo_hides_every_litigious_comment_and_no_acceptable_one(demo_run) -> None:
     result, _elapsed, _out = demo_run
     _hidden, wrongful, missed = map(int, CHECK.search(result.stdout).groups())
-    assert wrongful == 0 and missed == 0
+    assert wrongful == 0 and missed == 0, result.stdout[-3000:]

@@ -315,3 +315,30 @@ def test_a_busy_youtube_channel_loses_no_comment_across_capped_polls(
         assert {c.platform_id for c in stored} == posted
     finally:
         runtime.close()
+
+
+def test_repetition_is_seen_in_a_backlog_longer_than_the_window(sandbox, enforce_runtime) -> None:
+    """A first poll (or a poll after downtime) judges days of comments in one batch: a copy is
+    compared with what came before it, not only with the last days of the batch."""
+    import datetime as dt
+
+    now = sandbox.state.now()
+    start = now - dt.timedelta(days=6)
+    campaign = ("Le centre de services cache la vraie raison des coupures de circuits aux "
+                "parents, partagez avant que ça disparaisse!")
+    first = post_comment(sandbox.url, PAGE, campaign, author_name="Marie Gagnon",
+                         author_id="r-1", created_time=start.isoformat())
+    copy = post_comment(sandbox.url, PAGE, campaign, author_name="Citoyen Inquiet",
+                        author_id="r-2",
+                        created_time=(start + dt.timedelta(minutes=3)).isoformat())
+    post_comment(sandbox.url, PAGE, "Merci pour le calendrier!", author_name="Luc Roy",
+                 author_id="r-3", created_time=(now - dt.timedelta(minutes=5)).isoformat())
+    assert pipeline.poll_space(enforce_runtime, "page").ok
+    with enforce_runtime.store.session() as session:
+        decisions = {
+            c.platform_id: v.decision
+            for c, v in session.exec(select(Comment, Verdict).where(Verdict.comment_id == Comment.id))
+        }
+    assert decisions[first] == "allow"  # the first post stays up: the message is not hidden
+    assert decisions[copy] == "hide"  # a pseudonymous account's copy of it is flooding
+    assert remote(sandbox.url, copy)["hidden"] and not remote(sandbox.url, first)["hidden"]

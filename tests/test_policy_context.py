@@ -18,6 +18,7 @@ ACCEPTABLE = [
     "Calling a student a faggot is hate speech and it has no place here.",
     # negation
     "T'es pas un idiot, t'as juste eu une mauvaise journée.",
+    "C'est pas un idiot, c'est mon voisin, et il a raison sur les autobus.",
     "You are not stupid for asking questions.",
     # neutral or positive mentions of a group
     "Les élèves musulmans ont organisé une collecte pour la guignolée.",
@@ -51,6 +52,8 @@ ACCEPTABLE = [
 ]
 
 LITIGIOUS = [
+    # a negation in another clause does not excuse the insult
+    ("@Roxanne t'as pas d'enfant, ça paraît, pauvre débile", "diffamation_irrespect"),
     ("T'es rien qu'un ostie de cave", "diffamation_irrespect"),
     ("Crisse de prof incompétente", "diffamation_irrespect"),
     ("Ce prof est un connard", "diffamation_irrespect"),

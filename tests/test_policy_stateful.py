@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from policy_helpers import NOW, judge
 
 from watcher.policy import HistoryItem
@@ -75,3 +76,34 @@ def test_two_hundred_history_items_are_handled() -> None:
                for i in range(200)]
     verdict = judge("Commentaire numéro 5 sur la sortie scolaire de mai", history, author_id="u5")
     assert verdict.action in ("allow", "review")
+
+
+CAMPAIGN = ("Le centre de services ment aux parents sur la vraie raison des coupures, partagez "
+            "avant que ça disparaisse!")
+
+
+def test_a_long_copy_by_a_pseudonymous_account_is_hidden_and_the_original_stays() -> None:
+    original = judge(CAMPAIGN, author_id="o1", author_name="Marie Gagnon")
+    assert original.action == "allow"
+    copy = judge(CAMPAIGN, [item(CAMPAIGN, "o1", 0.05)], author_id="c1",
+                 author_name="Citoyen Inquiet")
+    assert copy.action == "hide" and "anonyme_repetitif" in copy.categories
+    # The same copy under a person's name is only queued for a look.
+    named = judge(CAMPAIGN, [item(CAMPAIGN, "o1", 0.05)], author_id="c2",
+                  author_name="Julie Parent")
+    assert named.action == "review"
+    # A short common message from two accounts is not a campaign.
+    thanks = "Merci pour l'info!"
+    assert judge(thanks, [item(thanks, "o1", 0.1)], author_id="c3",
+                 author_name="Citoyenne J.").action == "allow"
+
+
+@pytest.mark.parametrize(("name", "pseudonym"), [
+    ("Citoyen Inquiet", True), ("Parent tanné 418", True), ("Jos Bleau", True), ("J. T.", True),
+    ("Mélo Mélo", True), ("Monsieur X", True), ("Kevin Ouellet", False), ("Julie Parent", False),
+    ("Monsieur Tremblay", False), ("Marie-Ève Côté", False), ("Li Na", False),
+])
+def test_pseudonymous_display_names(name: str, pseudonym: bool) -> None:
+    from watcher.policy.stateful import pseudonymous_name
+
+    assert pseudonymous_name(name) is pseudonym

@@ -176,15 +176,17 @@ def load_cursor(runtime: Runtime, space_id: str) -> dict[str, str]:
 # --- classifying and deciding ----------------------------------------------------------------
 
 
-def _history(session: Session, runtime: Runtime, space_id: str, before: dt.datetime) -> list[Comment]:
+def _history(session: Session, runtime: Runtime, space_id: str, batch: list[Comment]) -> list[Comment]:
+    """The space's comments a batch's repetition check needs, newest first: from a window
+    before the batch's oldest comment to its newest (a backlog can span more than a window)."""
     window = dt.timedelta(hours=runtime.config.policy.repetition_window_hours)
     query = (
         select(Comment)
         .where(Comment.space_id == space_id)
-        .where(col(Comment.created_time) >= before - window)
-        .where(col(Comment.created_time) <= before)
+        .where(col(Comment.created_time) >= batch[0].created_time - window)
+        .where(col(Comment.created_time) <= batch[-1].created_time)
         .order_by(col(Comment.created_time).desc(), col(Comment.id).desc())
-        .limit(HISTORY_LIMIT + CLASSIFY_BATCH)
+        .limit(HISTORY_LIMIT + 2 * CLASSIFY_BATCH)
     )
     return list(session.exec(query))
 
@@ -247,7 +249,7 @@ def _classify_batch(runtime: Runtime, space: SpaceConfig, space_id: str) -> int:
         )
         if not batch:
             return 0
-        recent = _history(session, runtime, space_id, batch[-1].created_time)
+        recent = _history(session, runtime, space_id, batch)
         for comment in batch:
             history = [
                 HistoryItem(

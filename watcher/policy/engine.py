@@ -65,6 +65,7 @@ CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linkin
                  "reporting", "condemning", "joy", "things", "waste", "institution")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
+_CLAUSE_BREAK = re.compile(r"[,.;:!?]")
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
 
 
@@ -260,6 +261,16 @@ class _Scan:
     def cue_in(self, name: str, lo: int, hi: int) -> bool:
         return any(a < hi and b > lo for a, b in self._near(name, lo, hi))
 
+    def cue_in_clause(self, name: str, lo: int, hi: int, start: int) -> bool:
+        """A cue among tokens [lo, hi) with no clause break (, . ; : ! ?) between it and the
+        character ``start``: "t'as pas d'enfant, pauvre débile" does not negate the insult."""
+        for a, b in self._near(name, lo, hi):
+            if a < hi and b > lo:
+                end = self.seq[min(b, len(self.seq)) - 1].end
+                if not _CLAUSE_BREAK.search(self.norm.text, end, max(end, start)):
+                    return True
+        return False
+
     def cue_ending_in(self, name: str, lo: int, hi: int) -> bool:
         return any(lo <= b <= hi for _, b in self._near(name, lo, hi + 1))
 
@@ -279,9 +290,11 @@ class _Scan:
         return before % 2 == 1 and before < len(self.quotes)
 
 
-# Words that make contact details personal even next to an institution's name.
-_PRIVATE = frozenset({"cell", "cellulaire", "perso", "personnel", "personnelle", "maison", "chez",
-                      "residence", "home", "domicile", "prive"})
+# Words that make contact details personal even next to an institution's name, as token keys
+# (normalized: double letters squeezed, so "personnel" is "personel").
+_PRIVATE = frozenset(t.key for t in tokens(normalize(
+    "cell cellulaire perso personnel personnelle maison chez residence home domicile prive "
+    "privee personal private").text))
 MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
 
 
@@ -414,7 +427,8 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
             weight *= QUOTED
             hit.suppressed = True
             hit.note = "quoted"
-    if rule.negatable and not hit.suppressed and scan.cue_in("negations", first - 4, first):
+    if rule.negatable and not hit.suppressed and scan.cue_in_clause("negations", first - 4, first,
+                                                                     hit.start):
         weight *= NEGATED
         hit.suppressed = True
         hit.note = "negated"
@@ -540,7 +554,10 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
         scores["disgracieux_repetitif"] = min(1.0, 0.65 * repetition + 0.45 * content)
         anonymous, signals = stateful.anonymity(comment.author_meta, comment.author_name)
         if anonymous:
-            scores["anonyme_repetitif"] = min(1.0, anonymous * repetition * (0.75 + 0.25 * content) * 1.1)
+            # A clearly anonymous author (0.7 or more: a pseudonym, an anonymous post) repeating
+            # content is what policy 8.1 names; a weaker signal counts in proportion.
+            scores["anonyme_repetitif"] = min(
+                1.0, repetition * min(1.0, anonymous / 0.7) + 0.15 * content)
         detail_fr = _repetition_fr(repeated)
         detail_en = _repetition_en(repeated)
         evidence.append(Evidence("disgracieux_repetitif", "state.repetition",
@@ -591,6 +608,7 @@ _SIGNALS_FR = {
     "new_account": "compte récent",
     "no_followers": "aucun abonné",
     "generated_handle": "pseudonyme généré",
+    "pseudonym": "nom d'affichage qui n'est pas un nom de personne",
 }
 
 

@@ -26,6 +26,7 @@ from watcher.policy.types import HistoryItem
 
 NEAR_DUPLICATE = 0.8  # Jaccard similarity of character 4-gram shingles
 MIN_CHARS_MANY_AUTHORS = 25  # "Bravo !" from thirty parents is not a campaign
+LONG_COPY = 80  # a copy this long of another account's comment is pasted, not a coincidence
 _GENERATED_HANDLE = re.compile(r"^(?:[a-z]{0,12}[_.\-]?\d{4,}|user\d+|[a-z0-9]{16,})$", re.I)
 
 
@@ -68,6 +69,8 @@ class Repetition:
             score = max(score, 0.55 if self.same_author == 1 else 0.8 if self.same_author == 2 else 0.95)
         if self.other_authors >= 2 and self.length >= MIN_CHARS_MANY_AUTHORS:
             score = max(score, 0.6 if self.other_authors == 2 else 0.85)
+        if self.other_authors >= 1 and self.length >= LONG_COPY:
+            score = max(score, 0.85 if self.other_authors == 1 else 0.95)
         return score
 
 
@@ -112,7 +115,50 @@ def anonymity(meta: Mapping[str, Any], author_name: str | None = None) -> tuple[
     handle = meta.get("username") or author_name
     if isinstance(handle, str) and _GENERATED_HANDLE.match(handle.strip()):
         signals.append("generated_handle")
+    if meta.get("has_real_name") is not True and isinstance(author_name, str) \
+            and pseudonymous_name(author_name):
+        signals.append("pseudonym")
     score = min(1.0, 0.35 * len(signals)) if signals else 0.0
     if "anonymous" in signals:
         score = max(score, 0.8)
+    if "pseudonym" in signals:
+        score = max(score, 0.7)
     return score, signals
+
+
+# A display name that is a role or a mood rather than a person's name ("Citoyen inquiet",
+# "Parent tanné 418"), a stock placeholder ("Jos Bleau"), initials only ("J. T.") or a doubled
+# nickname ("Mélo Mélo").
+_DESCRIPTOR_FIRST = frozenset({
+    "citoyen", "citoyenne", "citoyens", "parent", "parents", "maman", "papa", "mere", "pere",
+    "contribuable", "anonyme", "anonymous", "verite", "info", "infos", "concerned", "worried",
+    "un", "une", "le", "la", "les", "ami", "amie", "voisin", "voisine", "residant", "residante",
+    "electeur", "electrice", "enseignant", "enseignante", "prof", "eleve", "temoin", "justice",
+    "real", "truth", "mr", "mrs", "ms", "madame", "monsieur",
+})
+_PLACEHOLDERS = frozenset({"jos bleau", "joe bleau", "john doe", "jane doe", "jean untel",
+                           "madame untel", "monsieur untel", "jos blo", "john smith"})
+_INITIAL = re.compile(r"^[a-z]\.?$")
+
+
+def pseudonymous_name(name: str) -> bool:
+    """Given a display name, tell whether it looks like a pseudonym rather than a person's name.
+
+    ``Monsieur Tremblay`` is a name (a title then a surname); ``Monsieur X`` is not.
+    """
+    words = [w for w in re.split(r"[\s_\-]+", normalize(name).text.strip()) if w]
+    if not words:
+        return True
+    joined = " ".join(words)
+    if joined in _PLACEHOLDERS:
+        return True
+    if all(_INITIAL.match(w) for w in words):
+        return True
+    if len(words) >= 2 and len(set(words)) == 1:
+        return True
+    if words[0] in _DESCRIPTOR_FIRST:
+        rest = [w for w in words[1:] if not w.isdigit()]
+        titled_surname = words[0] in {"mr", "mrs", "ms", "madame", "monsieur"} and len(rest) == 1 \
+            and len(rest[0]) > 2
+        return not titled_surname
+    return False
