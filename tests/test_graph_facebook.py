@@ -94,17 +94,20 @@ def test_fetches_comments_and_replies_incrementally(page: SandboxServer) -> None
 def test_pages_through_many_comments(page: SandboxServer) -> None:
     ids = [add(page, f"commentaire {n}", author_name=f"Parent {n}", created_time=past(30 - n / 10))
            for n in range(25)]
-    fb = connector(page, comments_page_size=10)
+    fb = connector(page, feed_comments_limit=5, comments_page_size=10)
     before = last_seq(page)
     result = fb.fetch({})
     assert [c.platform_id for c in result.comments] == ids
     calls = graph_calls(page, before)
-    # one feed call, then the post's three pages of 10 (each a batch request)
-    assert [c["path"] for c in calls] == ["/v25.0/112130216863063/feed"] + ["/v25.0/"] * 3
-    assert result.calls == 4
+    # the feed call brings the post's first 5 comments; its next pages of 10 (10, 10) come
+    # in batch requests
+    assert [c["path"] for c in calls] == ["/v25.0/112130216863063/feed"] + ["/v25.0/"] * 2
+    assert result.calls == 3
+    again = fb.fetch(result.cursor)
+    assert again.comments == []
 
 
-@pytest.mark.parametrize("posts", [1, 10, 100])
+@pytest.mark.parametrize("posts", [1, 10, 100, 230])
 def test_a_poll_costs_at_most_one_plus_ceil_p_over_50_calls(page: SandboxServer,
                                                            posts: int) -> None:
     fb = connector(page, overlap_seconds=0)
@@ -119,15 +122,50 @@ def test_a_poll_costs_at_most_one_plus_ceil_p_over_50_calls(page: SandboxServer,
         new_ids.add(add(page, f"nouveau sur {post.id}", post=post.id))
     time.sleep(1.05)  # Graph times have whole seconds: let this one end
     before = last_seq(page)
+    counted_before = len(page.state.counters[f"graph_space_calls:facebook:{PAGE}"])
     result = fb.fetch(cursor)
     calls = graph_calls(page, before)
     assert {c.platform_id for c in result.comments} == new_ids
-    assert len(calls) == 1 + math.ceil(posts / 50) == result.calls
+    # each post's new comments come inside the feed call (field expansion): one call per
+    # feed page of 100 posts, the next pages riding in batch requests
+    assert len(calls) == result.calls == math.ceil(posts / 100) <= 1 + math.ceil(posts / 50)
     assert all(c["space"] == PAGE and not c["over_limit"] for c in calls)
+    window = page.state.counters[f"graph_space_calls:facebook:{PAGE}"]
+    assert len(window) - counted_before == math.ceil(posts / 100)  # as Graph counts them
 
     before = last_seq(page)
-    idle = fb.fetch(result.cursor)  # nothing new: the feed call alone
-    assert idle.comments == [] and len(graph_calls(page, before)) == 1
+    idle = fb.fetch(result.cursor)  # nothing new: the feed pages alone, nothing twice
+    assert idle.comments == []
+    assert len(graph_calls(page, before)) == math.ceil(posts / 100)
+
+
+def test_overflowing_posts_ride_with_the_next_feed_page(page: SandboxServer) -> None:
+    """150 posts (two feed pages), each with a new comment; the newest post has 30 new comments
+    and replies, more than the feed call carries: its next page rides in the same batch request
+    as the feed's second page. Nothing lost, nothing twice."""
+    fb = connector(page, overlap_seconds=0)
+    posts = [requests.post(f"{page.url}/_sandbox/posts", json={
+        "platform": "facebook", "space": PAGE, "text": f"Publication {n}",
+        "created_time": past(300 - n)}, timeout=5).json()["id"] for n in range(150)]
+    cursor = fb.fetch({}).cursor
+    time.sleep(1.05)
+    wanted = {add(page, f"nouveau {n}", post=post) for n, post in enumerate(posts)}
+    newest = posts[-1]
+    for n in range(15):
+        top = add(page, f"fil {n}", post=newest)
+        wanted |= {top, add(page, f"réponse {n}", post=newest, parent=top)}
+    time.sleep(1.05)
+    before = last_seq(page)
+    result = fb.fetch(cursor)
+    assert len(result.comments) == len(wanted) == 150 + 30
+    assert {c.platform_id for c in result.comments} == wanted
+    replies = [c for c in result.comments if c.parent_id]
+    assert len(replies) == 15 and all(c.post_id == newest for c in replies)
+    calls = graph_calls(page, before)
+    assert [c["path"] for c in calls] == [f"/v25.0/{PAGE}/feed", "/v25.0/"]
+    assert result.calls == 2 <= 1 + math.ceil(150 / 50)
+    again = fb.fetch(result.cursor)
+    assert again.comments == []
 
 
 def test_hide_unhide_delete_and_state(page: SandboxServer) -> None:
@@ -249,11 +287,15 @@ def test_batches_count_each_request_against_the_limits(page: SandboxServer) -> N
         made = requests.post(f"{page.url}/_sandbox/posts", json={
             "platform": "facebook", "space": PAGE, "text": f"P{n}"}, timeout=5).json()
         add(page, "c", post=made["id"])
+        add(page, "d", post=made["id"])
     connector(page).fetch({})
     buc = requests.get(f"{page.url}/_sandbox/graph/limits", timeout=5).json()
     assert buc["space_per_day"] == 4800
+    connector(page, feed_comments_limit=1).fetch({})  # each post's comments overflow
     window = page.state.counters[f"graph_space_calls:facebook:{PAGE}"]
-    assert len(window) == 1 + 3  # the feed call and the three requests inside the batch
+    # the first poll: one feed call (comments nested); the second: the feed call and the
+    # three requests inside its batch
+    assert len(window) == 1 + 1 + 3
 
 
 def test_check_reports_validity_expiry_and_permissions(page: SandboxServer) -> None:
