@@ -1,15 +1,20 @@
 """Facebook Pages through the Graph API (facebook-sdk), with a Page access token.
 
-One poll costs at most ``1 + ceil(P/50)`` Graph calls when P recent posts have new comments:
-one ``/{page-id}/feed`` call lists the recent posts with their ``updated_time`` (which moves
-when someone comments), then the comments of the posts updated since the cursor are read with
-batch requests of up to 50 ``/{post-id}/comments?filter=stream&since=...`` each (``stream``
-gives comments and replies in one chronological list). Only a post with more than
-``comments_page_size`` new comments in one cycle costs more (its next pages, batched too).
+A poll reads the Page's feed (posts younger than ``posts_lookback_days``, ``max_posts`` a page)
+and, inside the same call, each post's new comments by field expansion:
+``comments.filter(stream).order(chronological).since(T).limit(feed_comments_limit){...}``
+(``stream`` gives comments and replies in one chronological list; Graph leaves the edge out of
+a post with none). A post with more new comments than that goes on with its edge's
+``paging.next`` (``comments_page_size`` a page), and the feed's next page (at most
+``max_feed_pages``) goes on with its own ``paging.next``: both ride in batch requests of up to
+50. A poll therefore costs one HTTP call per feed page when no post has more than
+``feed_comments_limit`` new comments -- ``ceil(N/100)`` for N posts in the look-back window,
+``1 + ceil(P/50)`` or fewer when P of them have new comments and N = P -- and Graph counts one
+call per feed page plus one per overflowing comment page.
 
 The cursor is ``since`` (the newest comment time seen), ``seen`` (the ids of the comments of the
 last ``overlap_seconds``, so that the overlap never yields a comment twice) and ``polled_at``
-(when this poll started: only posts updated since then, less the overlap, are read next time).
+(when this poll started: posts updated since then, less the overlap, are reported as watched).
 """
 
 from __future__ import annotations
