@@ -5,16 +5,22 @@ and, inside the same call, each post's new comments by field expansion:
 ``comments.filter(stream).order(chronological).since(T).limit(feed_comments_limit){...}``
 (``stream`` gives comments and replies in one chronological list; Graph leaves the edge out of
 a post with none). A post with more new comments than that goes on with its edge's
-``paging.next`` (``comments_page_size`` a page), and the feed's next page (at most
-``max_feed_pages``) goes on with its own ``paging.next``: both ride in batch requests of up to
-50. A poll therefore costs one HTTP call per feed page when no post has more than
-``feed_comments_limit`` new comments -- ``ceil(N/100)`` for N posts in the look-back window,
-``1 + ceil(P/50)`` or fewer when P of them have new comments and N = P -- and Graph counts one
-call per feed page plus one per overflowing comment page.
+``paging.next`` (``comments_page_size`` a page), in batch requests of up to 50.
+
+When the window holds more posts than one page, the poll leaves in its cursor the created_time
+of every ``slice_posts``-th post (``feed_marks``), and the next poll asks for all those slices of
+the feed at once (``since``/``until``), in one batch request, instead of page after page. A
+slice that grew past a page (many new posts) goes on with its ``paging.next``, together with
+the overflowing comment pages. A poll therefore costs one HTTP call when no post has more than
+``feed_comments_limit`` new comments and no slice more than a page, whatever the number of
+posts with new comments (up to 50 slices; ``max_feed_pages`` caps the feed requests of a poll,
+20 by default: 1,800 posts in slices of 90); the first poll reads the feed page after page.
+Graph counts one call per slice plus one per overflowing page.
 
 The cursor is ``since`` (the newest comment time seen), ``seen`` (the ids of the comments of the
-last ``overlap_seconds``, so that the overlap never yields a comment twice) and ``polled_at``
-(when this poll started: posts updated since then, less the overlap, are reported as watched).
+last ``overlap_seconds``, so that the overlap never yields a comment twice), ``polled_at``
+(when this poll started: posts updated since then, less the overlap, are reported as watched)
+and ``feed_marks``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -200,10 +206,10 @@ class FacebookConnector(Connector):
         posts: dict[str, RemotePost] = {}
         watched: set[str] = set()
         found: dict[str, RemoteComment] = {}
-        # Reads still to make: (post id, relative url, page number); a post id of "" is the
-        # next page of the feed.
+        # Reads still to make: (post id, relative url, page number); a post id of "" is a
+        # page of the feed, and the number then the lower bound (UNIX seconds) it was asked for.
         pending: deque[tuple[str, str, int]] = deque()
-        feed_pages = 0
+        feed_requests = 0  # pages of the feed asked for, at most max_feed_pages
 
         def take_comments(body: Any, post_id: str, page: int) -> None:
             """Record one page of a post's comments; queue its next page if there is one."""
@@ -216,19 +222,23 @@ class FacebookConnector(Connector):
             if next_url and page < self.opts.max_pages_per_post:
                 pending.append((post_id, self._follow_up(next_url), page + 1))
 
-        def take_feed(body: Any) -> None:
+        def take_feed(body: Any, lower: int) -> None:
             """Record one page of the feed, with each post's new comments (field expansion),
-            then queue the overflowing comment pages and the feed's next page."""
-            nonlocal feed_pages
-            feed_pages += 1
+            then queue the overflowing comment pages and the feed's next page, unless this page
+            already reached below ``lower`` (the ``since`` it was asked with)."""
+            nonlocal feed_requests
             if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
                 raise BadPayload(_("The platform sent a feed that cannot be read."))
             next_page: tuple[str, str, int] | None = None
             paging = body.get("paging") if isinstance(body.get("paging"), Mapping) else {}
             next_url = paging.get("next")
-            if body["data"] and isinstance(next_url, str):
-                if feed_pages < self.opts.max_feed_pages:
-                    next_page = ("", self._relative_from(next_url), feed_pages + 1)
+            reached = any(isinstance(item, Mapping) and item.get("created_time")
+                          and parse_time(item["created_time"]).timestamp() < lower
+                          for item in body["data"])
+            if body["data"] and isinstance(next_url, str) and not reached:
+                if feed_requests < self.opts.max_feed_pages:
+                    feed_requests += 1
+                    next_page = ("", self._relative_from(next_url), lower)
                 else:
                     log.warning(
                         "Facebook Page %s: its posts younger than %d days fill more than "
@@ -238,7 +248,9 @@ class FacebookConnector(Connector):
             for item in body["data"]:
                 post = parse_post(item)
                 if post.platform_id in posts:
-                    continue
+                    continue  # on two slices' common second
+                if post.created_time is not None and post.created_time < lookback:
+                    continue  # past the window (a next page that forgot ``since``)
                 posts[post.platform_id] = post
                 if parse_time(item.get("updated_time") or item.get("created_time")
                               ) >= posts_from:
@@ -250,9 +262,30 @@ class FacebookConnector(Connector):
                 # The feed's next page goes first in the next batch: it can add posts to read.
                 pending.appendleft(next_page)
 
-        take_feed(self.client.request(f"{self.platform_id}/feed", {
-            "fields": f"{POST_FIELDS},{nested}", "since": int(lookback.timestamp()),
-            "limit": self.opts.max_posts}))
+        feed_args: dict[str, Any] = {"fields": f"{POST_FIELDS},{nested}",
+                                     "limit": self.opts.max_posts}
+        marks = [m for m in parse_marks(cursor.get("feed_marks"))
+                 if m > lookback.timestamp()][:self.opts.max_feed_pages - 1]
+        if not marks:
+            feed_requests = 1
+            take_feed(self.client.request(f"{self.platform_id}/feed", {
+                **feed_args, "since": int(lookback.timestamp())}), int(lookback.timestamp()))
+        else:
+            # The previous poll's feed, cut in slices of at most SLICE_POSTS posts by their
+            # created_time: all the slices ride in one batch request instead of one call per
+            # page after page. Each slice's upper bound is one second past the next slice's
+            # lower bound, so a post on a bound is read whether Graph's bounds are inclusive
+            # or not (read twice, it is kept once); a slice that grew past one page (new or
+            # back-dated posts) goes on with its paging.next.
+            upper: int | None = None
+            for lower in [*marks, int(lookback.timestamp())]:
+                args = {**feed_args, "since": lower}
+                if upper is not None:
+                    args["until"] = upper + 1
+                feed_requests += 1
+                pending.append(("", self.client.relative(f"{self.platform_id}/feed", args),
+                                lower))
+                upper = lower
         while pending:
             jobs = [pending.popleft() for _n in range(min(MAX_BATCH, len(pending)))]
             items = [{"method": "GET", "relative_url": url} for _p, url, _n in jobs]
@@ -264,7 +297,7 @@ class FacebookConnector(Connector):
                 if not post_id:  # a page of the feed
                     if status != 200:
                         raise map_error(body, status=status)
-                    take_feed(body)
+                    take_feed(body, page)
                     continue
                 if status != 200:
                     if is_missing_object(status, body):
@@ -277,10 +310,13 @@ class FacebookConnector(Connector):
         fresh.sort(key=lambda c: (c.created_time, c.platform_id))
         newest = max([since, *(c.created_time for c in found.values())])
         seen_next = render_seen(seen, found.values(), newest - overlap)
+        next_cursor = {"since": newest.isoformat(), "seen": seen_next,
+                       "polled_at": polled_at.isoformat()}
+        if len(posts) > self.opts.max_posts:
+            next_cursor["feed_marks"] = render_marks(posts.values(), self.opts.max_posts)
         return FetchResult(
             comments=fresh,
-            cursor={"since": newest.isoformat(), "seen": seen_next,
-                    "polled_at": polled_at.isoformat()},
+            cursor=next_cursor,
             posts=[p for pid, p in posts.items() if pid in watched],
             calls=self.client.calls - calls_before,
             usage=self.client.usage,
@@ -333,3 +369,33 @@ class FacebookConnector(Connector):
 
     def close(self) -> None:
         self.client.close()
+
+
+def slice_posts(max_posts: int) -> int:
+    """Posts of the previous poll per slice of the feed: a tenth of a page is left for the
+    posts published before the next poll."""
+    return max(1, max_posts - max(1, max_posts // 10))
+
+
+def render_marks(posts: Iterable[RemotePost], max_posts: int) -> str:
+    """Given the posts of a poll's feed, return the lower bounds (UNIX seconds, newest first)
+    of the slices the next poll reads in one batch: every ``slice_posts``-th post's
+    created_time."""
+    times = sorted((int(p.created_time.timestamp()) for p in posts
+                    if p.created_time is not None), reverse=True)
+    step = slice_posts(max_posts)
+    marks: list[int] = []
+    for index in range(step - 1, len(times) - 1, step):
+        if not marks or times[index] < marks[-1]:  # a second shared by many posts: once
+            marks.append(times[index])
+    return ",".join(str(m) for m in marks)
+
+
+def parse_marks(text: str | None) -> list[int]:
+    """Given a cursor's ``feed_marks``, return them newest first; [] when unreadable (the feed
+    is then read page after page, as on a first poll)."""
+    try:
+        marks = [int(part) for part in (text or "").split(",") if part]
+    except ValueError:
+        return []
+    return sorted(set(marks), reverse=True)

@@ -214,3 +214,18 @@ def test_sandbox_feed_expansion_has_the_recorded_shape(sandbox: SandboxServer) -
     assert next_url is not None and f"/v11.0/{post.id}/comments?" in next_url
     rest = requests.get(next_url, timeout=5).json()
     assert [c["id"] for c in rest["data"]] == made[2:]
+
+
+def test_recorded_feed_pages_are_bounded_by_created_time() -> None:
+    """The Facebook connector cuts the feed in slices with ``since``/``until``: the recorded
+    feed pages page by the posts' created_time (next: ``until`` = the last post's, previous:
+    ``since`` = the first post's)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    body = load(FB / "posts__feed_fields_p1.json")
+    times = [int(facebook.parse_time(item["created_time"]).timestamp()) for item in body["data"]]
+    assert times == sorted(times, reverse=True)
+    following = parse_qs(urlsplit(body["paging"]["next"]).query)
+    preceding = parse_qs(urlsplit(body["paging"]["previous"]).query)
+    assert following["until"] == [str(times[-1])]
+    assert preceding["since"] == [str(times[0])]

@@ -126,46 +126,109 @@ def test_a_poll_costs_at_most_one_plus_ceil_p_over_50_calls(page: SandboxServer,
     result = fb.fetch(cursor)
     calls = graph_calls(page, before)
     assert {c.platform_id for c in result.comments} == new_ids
-    # each post's new comments come inside the feed call (field expansion): one call per
-    # feed page of 100 posts, the next pages riding in batch requests
-    assert len(calls) == result.calls == math.ceil(posts / 100) <= 1 + math.ceil(posts / 50)
+    # each post's new comments come inside the feed call (field expansion); beyond one page
+    # of posts, the feed's slices found by the previous poll come in one batch request
+    assert len(calls) == result.calls == 1 <= 1 + math.ceil(posts / 50)
     assert all(c["space"] == PAGE and not c["over_limit"] for c in calls)
+    slices = 1 + len(cursor["feed_marks"].split(",")) if "feed_marks" in cursor else 1
+    assert ("feed_marks" in cursor) == (posts > 100)
     window = page.state.counters[f"graph_space_calls:facebook:{PAGE}"]
-    assert len(window) - counted_before == math.ceil(posts / 100)  # as Graph counts them
+    assert len(window) - counted_before == slices  # as Graph counts them
+    assert slices == (1 if posts <= 100 else math.ceil(posts / 90))
 
     before = last_seq(page)
-    idle = fb.fetch(result.cursor)  # nothing new: the feed pages alone, nothing twice
+    idle = fb.fetch(result.cursor)  # nothing new: the feed alone, nothing twice
     assert idle.comments == []
-    assert len(graph_calls(page, before)) == math.ceil(posts / 100)
+    assert len(graph_calls(page, before)) == 1
 
 
 def test_overflowing_posts_ride_with_the_next_feed_page(page: SandboxServer) -> None:
-    """150 posts (two feed pages), each with a new comment; the newest post has 30 new comments
-    and replies, more than the feed call carries: its next page rides in the same batch request
-    as the feed's second page. Nothing lost, nothing twice."""
+    """150 posts (two feed pages), each with a comment; the newest post has 30 more comments
+    and replies, more than the feed call carries. First poll: its next page rides in the same
+    batch request as the feed's second page. Second poll, the same again: the feed's two slices
+    in one batch, the overflow in the next. Nothing lost, nothing twice."""
     fb = connector(page, overlap_seconds=0)
     posts = [requests.post(f"{page.url}/_sandbox/posts", json={
         "platform": "facebook", "space": PAGE, "text": f"Publication {n}",
         "created_time": past(300 - n)}, timeout=5).json()["id"] for n in range(150)]
-    cursor = fb.fetch({}).cursor
-    time.sleep(1.05)
-    wanted = {add(page, f"nouveau {n}", post=post) for n, post in enumerate(posts)}
     newest = posts[-1]
-    for n in range(15):
-        top = add(page, f"fil {n}", post=newest)
-        wanted |= {top, add(page, f"réponse {n}", post=newest, parent=top)}
+
+    def comment_everywhere(round_: int) -> set[str]:
+        made = {add(page, f"nouveau {round_}.{n}", post=post) for n, post in enumerate(posts)}
+        for n in range(15):
+            top = add(page, f"fil {round_}.{n}", post=newest)
+            made |= {top, add(page, f"réponse {round_}.{n}", post=newest, parent=top)}
+        return made
+
+    cursor: dict[str, str] = {}
+    for round_, paths in ((1, [f"/v25.0/{PAGE}/feed", "/v25.0/"]),
+                          (2, ["/v25.0/", "/v25.0/"])):
+        time.sleep(1.05)
+        wanted = comment_everywhere(round_)
+        time.sleep(1.05)
+        before = last_seq(page)
+        result = fb.fetch(cursor)
+        assert len(result.comments) == len(wanted) == 150 + 30
+        assert {c.platform_id for c in result.comments} == wanted
+        replies = [c for c in result.comments if c.parent_id]
+        assert len(replies) == 15 and all(c.post_id == newest for c in replies)
+        assert [c["path"] for c in graph_calls(page, before)] == paths
+        assert result.calls == 2 <= 1 + math.ceil(150 / 50)
+        cursor = dict(result.cursor)
+    assert fb.fetch(cursor).comments == []
+
+
+def test_a_long_feed_with_few_new_comments_costs_one_call(page: SandboxServer) -> None:
+    """600 posts in the look-back window, new comments on two of them (one old, one published
+    since the last poll): the feed's seven slices come in one batch request, whatever the
+    window's length; a post on a slice's bound is read once."""
+    fb = connector(page, overlap_seconds=0)
+    now = page.state.now()
+    posts = [page.state.add_post("facebook", PAGE, f"Publication {n}",
+                                 created_time=now - dt.timedelta(minutes=2000 - 3 * n))
+             for n in range(600)]
+    first = fb.fetch({})
+    assert first.calls == 6  # no slices known yet: the feed page after page
+    marks = first.cursor["feed_marks"].split(",")
+    assert len(marks) == 6
+    on_bound = next(p for p in posts if str(int(p.created_time.timestamp())) == marks[2])
+    fresh = page.state.add_post("facebook", PAGE, "Nouvelle publication")
+    time.sleep(1.05)
+    wanted = {add(page, "sur une vieille publication", post=posts[3].id),
+              add(page, "sur la nouvelle", post=fresh.id),
+              add(page, "sur la borne", post=on_bound.id)}
+    time.sleep(1.05)
+    before = last_seq(page)
+    counted = len(page.state.counters[f"graph_space_calls:facebook:{PAGE}"])
+    result = fb.fetch(first.cursor)
+    assert [c["path"] for c in graph_calls(page, before)] == ["/v25.0/"]
+    assert len(page.state.counters[f"graph_space_calls:facebook:{PAGE}"]) - counted == 7
+    assert sorted(c.platform_id for c in result.comments) == sorted(wanted)
+    assert fb.fetch(result.cursor).comments == []
+
+
+def test_a_slice_grown_past_a_page_goes_on(page: SandboxServer) -> None:
+    """More posts published between two polls than a slice leaves room for: the newest slice
+    goes on with its next page in a second batch request; nothing lost, nothing twice."""
+    fb = connector(page, overlap_seconds=0, max_posts=20)
+    now = page.state.now()
+    for n in range(50):
+        page.state.add_post("facebook", PAGE, f"Publication {n}",
+                            created_time=now - dt.timedelta(minutes=500 - n))
+    cursor = fb.fetch({}).cursor
+    assert cursor["feed_marks"]
+    time.sleep(1.05)
+    wanted = set()
+    for n in range(10):  # the newest slice: 18 + 10 posts, two pages of 20
+        made = page.state.add_post("facebook", PAGE, f"Nouvelle {n}")
+        wanted.add(add(page, f"commentaire {n}", post=made.id))
     time.sleep(1.05)
     before = last_seq(page)
     result = fb.fetch(cursor)
-    assert len(result.comments) == len(wanted) == 150 + 30
     assert {c.platform_id for c in result.comments} == wanted
-    replies = [c for c in result.comments if c.parent_id]
-    assert len(replies) == 15 and all(c.post_id == newest for c in replies)
-    calls = graph_calls(page, before)
-    assert [c["path"] for c in calls] == [f"/v25.0/{PAGE}/feed", "/v25.0/"]
-    assert result.calls == 2 <= 1 + math.ceil(150 / 50)
-    again = fb.fetch(result.cursor)
-    assert again.comments == []
+    assert len(graph_calls(page, before)) == 2 == result.calls
+    assert len(result.cursor["feed_marks"].split(",")) == 3  # 60 posts, slices of 18
+    assert fb.fetch(result.cursor).comments == []
 
 
 def test_hide_unhide_delete_and_state(page: SandboxServer) -> None:
