@@ -386,7 +386,9 @@ def render_marks(posts: Iterable[RemotePost], max_posts: int) -> str:
     step = slice_posts(max_posts)
     marks: list[int] = []
     for index in range(step - 1, len(times) - 1, step):
-        if not marks or times[index] < marks[-1]:  # a second shared by many posts: once
+        # a second shared by many posts makes one bound, and never the oldest post's second
+        # (the slice below would hold them all again)
+        if (not marks or times[index] < marks[-1]) and times[index] > times[-1]:
             marks.append(times[index])
     return ",".join(str(m) for m in marks)
 

@@ -231,6 +231,28 @@ def test_a_slice_grown_past_a_page_goes_on(page: SandboxServer) -> None:
     assert fb.fetch(result.cursor).comments == []
 
 
+def test_feed_marks_cut_every_90th_post_and_survive_damage() -> None:
+    from connectors.base import RemotePost
+    from connectors.facebook import parse_marks, render_marks
+
+    start = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+
+    def posts(times: list[int]) -> list[RemotePost]:
+        return [RemotePost(platform_id=str(n), text="", created_time=start + dt.timedelta(
+            seconds=t)) for n, t in enumerate(times)]
+
+    base = int(start.timestamp())
+    marks = render_marks(posts(list(range(300))), 100)
+    assert marks == ",".join(str(base + 299 - k) for k in (89, 179, 269))
+    assert render_marks(posts(list(range(90))), 100) == ""
+    # posts sharing a second: one bound for them, never the oldest post's second
+    assert render_marks(posts([0] * 300), 100) == ""
+    assert render_marks(posts([0] * 150 + [5] * 150), 100) == str(base + 5)
+    assert parse_marks(marks) == [base + 210, base + 120, base + 30]
+    assert parse_marks("12,x") == [] and parse_marks(None) == []
+    assert parse_marks("1,3,3,2") == [3, 2, 1]
+
+
 def test_hide_unhide_delete_and_state(page: SandboxServer) -> None:
     fb = connector(page)
     target = add(page, "Commentaire à masquer", author_name="Anonyme 12")
