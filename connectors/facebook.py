@@ -271,7 +271,7 @@ class FacebookConnector(Connector):
             take_feed(self.client.request(f"{self.platform_id}/feed", {
                 **feed_args, "since": int(lookback.timestamp())}), int(lookback.timestamp()))
         else:
-            # The previous poll's feed, cut in slices of at most SLICE_POSTS posts by their
+            # The previous poll's feed, cut in slices of slice_posts() posts by their
             # created_time: all the slices ride in one batch request instead of one call per
             # page after page. Each slice's upper bound is one second past the next slice's
             # lower bound, so a post on a bound is read whether Graph's bounds are inclusive
