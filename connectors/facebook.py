@@ -1,21 +1,34 @@
 """Facebook Pages through the Graph API (facebook-sdk), with a Page access token.
 
-One poll costs at most ``1 + ceil(P/50)`` Graph calls when P recent posts have new comments:
-one ``/{page-id}/feed`` call lists the recent posts with their ``updated_time`` (which moves
-when someone comments), then the comments of the posts updated since the cursor are read with
-batch requests of up to 50 ``/{post-id}/comments?filter=stream&since=...`` each (``stream``
-gives comments and replies in one chronological list). Only a post with more than
-``comments_page_size`` new comments in one cycle costs more (its next pages, batched too).
+A poll reads the Page's feed (posts younger than ``posts_lookback_days``, ``max_posts`` a page)
+and, inside the same call, each post's new comments by field expansion:
+``comments.filter(stream).order(chronological).since(T).limit(feed_comments_limit){...}``
+(``stream`` gives comments and replies in one chronological list; Graph leaves the edge out of
+a post with none). A post with more new comments than that goes on with its edge's
+``paging.next`` (``comments_page_size`` a page), in batch requests of up to 50.
+
+When the window holds more posts than one page, the poll leaves in its cursor the created_time
+of every ``slice_posts``-th post (``feed_marks``), and the next poll asks for all those slices of
+the feed at once (``since``/``until``), in one batch request, instead of page after page. A
+slice that grew past a page (many new posts) goes on with its ``paging.next``, together with
+the overflowing comment pages. A poll therefore costs one HTTP call when no post has more than
+``feed_comments_limit`` new comments and no slice more than a page, whatever the number of
+posts with new comments (up to 50 slices; ``max_feed_pages`` caps the feed requests of a poll,
+20 by default: 1,800 posts in slices of 90); the first poll reads the feed page after page.
+Graph counts one call per slice plus one per overflowing page.
 
 The cursor is ``since`` (the newest comment time seen), ``seen`` (the ids of the comments of the
-last ``overlap_seconds``, so that the overlap never yields a comment twice) and ``polled_at``
-(when this poll started: only posts updated since then, less the overlap, are read next time).
+last ``overlap_seconds``, so that the overlap never yields a comment twice), ``polled_at``
+(when this poll started: posts updated since then, less the overlap, are reported as watched)
+and ``feed_marks``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import logging
+from collections import deque
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -35,6 +48,7 @@ from connectors.errors import BadPayload, Refused
 from connectors.graph import (
     DEFAULT_GRAPH_VERSION,
     GRAPH_VERSION_PATTERN,
+    MAX_BATCH,
     GraphClient,
     ensure_success,
     is_gone,
@@ -53,6 +67,8 @@ COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},is_hidden,per
 REQUIRED_PERMISSIONS = ("pages_read_engagement", "pages_read_user_content",
                         "pages_manage_engagement")
 
+log = logging.getLogger(__name__)
+
 
 class FacebookOptions(ConnectorOptions):
     """``options`` of a Facebook space."""
@@ -62,6 +78,9 @@ class FacebookOptions(ConnectorOptions):
     max_posts: int = Field(default=100, ge=1, le=100)  # posts per page of the feed
     # Pages of the feed read at most per poll (recent posts within posts_lookback_days).
     max_feed_pages: int = Field(default=20, ge=1, le=1000)
+    # New comments read inside the feed call for each post (field expansion); a post with
+    # more is read on, comments_page_size a page, in batch requests.
+    feed_comments_limit: int = Field(default=25, ge=1, le=100)
     comments_page_size: int = Field(default=100, ge=1, le=100)
     overlap_seconds: int = Field(default=60, ge=0, le=3600)
     max_pages_per_post: int = Field(default=20, ge=1, le=1000)
@@ -175,87 +194,143 @@ class FacebookConnector(Connector):
         since = parse_time(cursor["since"]) if cursor.get("since") else lookback
         seen = parse_seen(cursor.get("seen"))
         window_start = since - overlap
-
-        items = self._recent_feed(lookback)
-        posts = [parse_post(item) for item in items]
-        # A post whose updated_time is older than the previous poll has no comment we have
-        # not read. Graph times have whole seconds: compare with the poll's second.
+        # A post whose updated_time is older than the previous poll is not reported as
+        # watched (its comments still come, nested, if any). Graph times have whole seconds.
         polled_at = now.replace(microsecond=0)
         posts_from = (parse_time(cursor["polled_at"]) - overlap if cursor.get("polled_at")
                       else lookback)
-        updated = {
-            str(item["id"]) for item in items
-            if parse_time(item.get("updated_time") or item.get("created_time")) >= posts_from
-        }
-        watched = [p for p in posts if p.platform_id in updated]
 
-        query = {
-            "filter": "stream",
-            "order": "chronological",
-            "since": int(window_start.timestamp()),
-            "limit": self.opts.comments_page_size,
-            "fields": COMMENT_FIELDS,
-        }
-        pending = [
-            (p.platform_id, self.client.relative(f"{p.platform_id}/comments", query), 1)
-            for p in watched
-        ]
+        nested = (f"comments.filter(stream).order(chronological)"
+                  f".since({int(window_start.timestamp())})"
+                  f".limit({self.opts.feed_comments_limit}){{{COMMENT_FIELDS}}}")
+        posts: dict[str, RemotePost] = {}
+        watched: set[str] = set()
         found: dict[str, RemoteComment] = {}
+        # Reads still to make: (post id, relative url, page number); a post id of "" is a
+        # page of the feed, and the number then the lower bound (UNIX seconds) it was asked for.
+        pending: deque[tuple[str, str, int]] = deque()
+        feed_requests = 0  # pages of the feed asked for, at most max_feed_pages
+
+        def take_comments(body: Any, post_id: str, page: int) -> None:
+            """Record one page of a post's comments; queue its next page if there is one."""
+            comments, next_url = parse_comments_page(body, page_id=self.platform_id,
+                                                     post_id=post_id)
+            for comment in comments:
+                found.setdefault(comment.platform_id, comment)
+            if comments:
+                watched.add(post_id)
+            if next_url and page < self.opts.max_pages_per_post:
+                pending.append((post_id, self._follow_up(next_url), page + 1))
+
+        def take_feed(body: Any, lower: int) -> None:
+            """Record one page of the feed, with each post's new comments (field expansion),
+            then queue the overflowing comment pages and the feed's next page, unless this page
+            already reached below ``lower`` (the ``since`` it was asked with)."""
+            nonlocal feed_requests
+            if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+                raise BadPayload(_("The platform sent a feed that cannot be read."))
+            next_page: tuple[str, str, int] | None = None
+            paging = body.get("paging") if isinstance(body.get("paging"), Mapping) else {}
+            next_url = paging.get("next")
+            reached = any(isinstance(item, Mapping) and item.get("created_time")
+                          and parse_time(item["created_time"]).timestamp() < lower
+                          for item in body["data"])
+            if body["data"] and isinstance(next_url, str) and not reached:
+                if feed_requests < self.opts.max_feed_pages:
+                    feed_requests += 1
+                    next_page = ("", self._relative_from(next_url), lower)
+                else:
+                    log.warning(
+                        "Facebook Page %s: its posts younger than %d days fill more than "
+                        "max_feed_pages = %d pages of %d; the older ones are not watched",
+                        self.platform_id, self.opts.posts_lookback_days,
+                        self.opts.max_feed_pages, self.opts.max_posts)
+            for item in body["data"]:
+                post = parse_post(item)
+                if post.platform_id in posts:
+                    continue  # on two slices' common second
+                if post.created_time is not None and post.created_time < lookback:
+                    continue  # past the window (a next page that forgot ``since``)
+                posts[post.platform_id] = post
+                if parse_time(item.get("updated_time") or item.get("created_time")
+                              ) >= posts_from:
+                    watched.add(post.platform_id)
+                edge = item.get("comments")
+                if edge is not None:  # Graph leaves out an empty edge
+                    take_comments(edge, post.platform_id, 1)
+            if next_page is not None:
+                # The feed's next page goes first in the next batch: it can add posts to read.
+                pending.appendleft(next_page)
+
+        feed_args: dict[str, Any] = {"fields": f"{POST_FIELDS},{nested}",
+                                     "limit": self.opts.max_posts}
+        marks = [m for m in parse_marks(cursor.get("feed_marks"))
+                 if m > lookback.timestamp()][:self.opts.max_feed_pages - 1]
+        if not marks:
+            feed_requests = 1
+            take_feed(self.client.request(f"{self.platform_id}/feed", {
+                **feed_args, "since": int(lookback.timestamp())}), int(lookback.timestamp()))
+        else:
+            # The previous poll's feed, cut in slices of slice_posts() posts by their
+            # created_time: all the slices ride in one batch request instead of one call per
+            # page after page. Each slice's upper bound is one second past the next slice's
+            # lower bound, so a post on a bound is read whether Graph's bounds are inclusive
+            # or not (read twice, it is kept once); a slice that grew past one page (new or
+            # back-dated posts) goes on with its paging.next.
+            upper: int | None = None
+            for lower in [*marks, int(lookback.timestamp())]:
+                args = {**feed_args, "since": lower}
+                if upper is not None:
+                    args["until"] = upper + 1
+                feed_requests += 1
+                pending.append(("", self.client.relative(f"{self.platform_id}/feed", args),
+                                lower))
+                upper = lower
         while pending:
-            requests_ = [{"method": "GET", "relative_url": url} for _post, url, _n in pending]
-            follow_ups: list[tuple[str, str, int]] = []
-            for (post_id, _url, pages), (status, body) in zip(
-                pending, self.client.batches(requests_), strict=True
+            jobs = [pending.popleft() for _n in range(min(MAX_BATCH, len(pending)))]
+            items = [{"method": "GET", "relative_url": url} for _p, url, _n in jobs]
+            for (post_id, _url, page), (status, body) in zip(
+                jobs, self.client.batch(items), strict=True
             ):
                 if status == 0:
                     raise map_error(None, status=503)
+                if not post_id:  # a page of the feed
+                    if status != 200:
+                        raise map_error(body, status=status)
+                    take_feed(body, page)
+                    continue
                 if status != 200:
                     if is_missing_object(status, body):
                         continue  # the post was deleted between the two calls
                     raise map_error(body, status=status)
-                comments, next_url = parse_comments_page(
-                    body, page_id=self.platform_id, post_id=post_id)
-                for comment in comments:
-                    found.setdefault(comment.platform_id, comment)
-                if next_url and pages < self.opts.max_pages_per_post:
-                    follow_ups.append((post_id, self._relative_from(next_url), pages + 1))
-            pending = follow_ups
+                take_comments(body, post_id, page)
 
         fresh = [c for c in found.values()
                  if c.created_time >= window_start and c.platform_id not in seen]
         fresh.sort(key=lambda c: (c.created_time, c.platform_id))
         newest = max([since, *(c.created_time for c in found.values())])
         seen_next = render_seen(seen, found.values(), newest - overlap)
+        next_cursor = {"since": newest.isoformat(), "seen": seen_next,
+                       "polled_at": polled_at.isoformat()}
+        if len(posts) > self.opts.max_posts:
+            next_cursor["feed_marks"] = render_marks(posts.values(), self.opts.max_posts)
         return FetchResult(
             comments=fresh,
-            cursor={"since": newest.isoformat(), "seen": seen_next,
-                    "polled_at": polled_at.isoformat()},
-            posts=watched,
+            cursor=next_cursor,
+            posts=[p for pid, p in posts.items() if pid in watched],
             calls=self.client.calls - calls_before,
             usage=self.client.usage,
         )
 
-    def _recent_feed(self, lookback: dt.datetime) -> list[Mapping[str, Any]]:
-        """Return the Page's posts created since ``lookback``, following the feed's pages
-        (at most ``max_feed_pages``), so no post with new comments is left unread."""
-        path = f"{self.platform_id}/feed"
-        args: dict[str, Any] = {"fields": POST_FIELDS, "since": int(lookback.timestamp()),
-                                "limit": self.opts.max_posts}
-        items: list[Mapping[str, Any]] = []
-        for _page in range(self.opts.max_feed_pages):
-            feed = self.client.request(path, args)
-            if not isinstance(feed, Mapping) or not isinstance(feed.get("data"), list):
-                raise BadPayload(_("The platform sent a feed that cannot be read."))
-            items.extend(item for item in feed["data"] if isinstance(item, Mapping))
-            paging = feed.get("paging") if isinstance(feed.get("paging"), Mapping) else {}
-            next_url = paging.get("next")
-            if not feed["data"] or not isinstance(next_url, str):
-                break
-            parts = urlsplit(next_url)
-            path = parts.path
-            args = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                    if k not in ("access_token", "appsecret_proof")}
-        return items
+    def _follow_up(self, next_url: str) -> str:
+        """Turn a comments page's ``paging.next`` into a batch item's relative URL that asks
+        for the comment fields and ``comments_page_size`` comments a page."""
+        parts = urlsplit(next_url)
+        args = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if k not in ("access_token", "appsecret_proof")}
+        args["fields"] = COMMENT_FIELDS
+        args["limit"] = str(self.opts.comments_page_size)
+        return f"{parts.path.lstrip('/')}?{urlencode(args)}"
 
     def _relative_from(self, next_url: str) -> str:
         """Turn an absolute ``paging.next`` URL into a batch item's relative URL."""
@@ -294,3 +369,35 @@ class FacebookConnector(Connector):
 
     def close(self) -> None:
         self.client.close()
+
+
+def slice_posts(max_posts: int) -> int:
+    """Posts of the previous poll per slice of the feed: a tenth of a page is left for the
+    posts published before the next poll."""
+    return max(1, max_posts - max(1, max_posts // 10))
+
+
+def render_marks(posts: Iterable[RemotePost], max_posts: int) -> str:
+    """Given the posts of a poll's feed, return the lower bounds (UNIX seconds, newest first)
+    of the slices the next poll reads in one batch: every ``slice_posts``-th post's
+    created_time."""
+    times = sorted((int(p.created_time.timestamp()) for p in posts
+                    if p.created_time is not None), reverse=True)
+    step = slice_posts(max_posts)
+    marks: list[int] = []
+    for index in range(step - 1, len(times) - 1, step):
+        # a second shared by many posts makes one bound, and never the oldest post's second
+        # (the slice below would hold them all again)
+        if (not marks or times[index] < marks[-1]) and times[index] > times[-1]:
+            marks.append(times[index])
+    return ",".join(str(m) for m in marks)
+
+
+def parse_marks(text: str | None) -> list[int]:
+    """Given a cursor's ``feed_marks``, return them newest first; [] when unreadable (the feed
+    is then read page after page, as on a first poll)."""
+    try:
+        marks = [int(part) for part in (text or "").split(",") if part]
+    except ValueError:
+        return []
+    return sorted(set(marks), reverse=True)

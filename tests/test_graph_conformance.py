@@ -180,3 +180,52 @@ def test_instagram_newest_comment_reads_the_recorded_order(sandbox: SandboxServe
     edge = listing["data"][0]["comments"]
     assert _shape(edge["data"][0]) == {k: _shape(newest[k]) for k in ("id", "timestamp")}
     assert len(edge["data"]) == 1
+
+
+def test_sandbox_feed_expansion_has_the_recorded_shape(sandbox: SandboxServer) -> None:
+    """The recorded feed pages expand each post's ``comments.filter(stream)`` edge inside the
+    feed call; the sandbox's expansion has the same shape, and the connector reads the
+    comments the edge carries."""
+    recorded = load(FB / "posts__feeds_default_fields_p1.json")
+    spec = "comments.filter(stream).summary(true).limit(0)"
+    assert spec in recorded["paging"]["next"].replace("%28", "(").replace("%29", ")")
+    page_id = "19292868552"
+    sandbox.state.ensure_space("facebook", page_id, "Page")
+    post = sandbox.state.add_post("facebook", page_id, "Publication")
+    quiet = sandbox.state.add_post("facebook", page_id, "Publication sans commentaire")
+    made = [sandbox.state.add_comment("facebook", page_id, f"c{n}", post_id=post.id).id
+            for n in range(3)]
+    ours = requests.get(f"{sandbox.url}/v11.0/{page_id}/feed", params={
+        "access_token": "t", "fields": f"id,created_time,updated_time,{spec}"}, timeout=5).json()
+    by_id = {item["id"]: item for item in ours["data"]}
+    real_edge = recorded["data"][0]["comments"]
+    assert _shape(by_id[post.id]["comments"]) == _shape(real_edge)
+    assert by_id[post.id]["comments"]["summary"]["total_count"] == 3
+
+    expanded = requests.get(f"{sandbox.url}/v11.0/{page_id}/feed", params={
+        "access_token": "t",
+        "fields": f"{facebook.POST_FIELDS},comments.filter(stream).order(chronological)"
+                  f".limit(2){{{facebook.COMMENT_FIELDS}}}"}, timeout=5).json()
+    by_id = {item["id"]: item for item in expanded["data"]}
+    assert "comments" not in by_id[quiet.id]  # an empty edge is left out
+    edge = by_id[post.id]["comments"]
+    comments, next_url = facebook.parse_comments_page(edge, page_id=page_id, post_id=post.id)
+    assert [c.platform_id for c in comments] == made[:2]
+    assert next_url is not None and f"/v11.0/{post.id}/comments?" in next_url
+    rest = requests.get(next_url, timeout=5).json()
+    assert [c["id"] for c in rest["data"]] == made[2:]
+
+
+def test_recorded_feed_pages_are_bounded_by_created_time() -> None:
+    """The Facebook connector cuts the feed in slices with ``since``/``until``: the recorded
+    feed pages page by the posts' created_time (next: ``until`` = the last post's, previous:
+    ``since`` = the first post's)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    body = load(FB / "posts__feed_fields_p1.json")
+    times = [int(facebook.parse_time(item["created_time"]).timestamp()) for item in body["data"]]
+    assert times == sorted(times, reverse=True)
+    following = parse_qs(urlsplit(body["paging"]["next"]).query)
+    preceding = parse_qs(urlsplit(body["paging"]["previous"]).query)
+    assert following["until"] == [str(times[-1])]
+    assert preceding["since"] == [str(times[0])]

@@ -94,17 +94,20 @@ def test_fetches_comments_and_replies_incrementally(page: SandboxServer) -> None
 def test_pages_through_many_comments(page: SandboxServer) -> None:
     ids = [add(page, f"commentaire {n}", author_name=f"Parent {n}", created_time=past(30 - n / 10))
            for n in range(25)]
-    fb = connector(page, comments_page_size=10)
+    fb = connector(page, feed_comments_limit=5, comments_page_size=10)
     before = last_seq(page)
     result = fb.fetch({})
     assert [c.platform_id for c in result.comments] == ids
     calls = graph_calls(page, before)
-    # one feed call, then the post's three pages of 10 (each a batch request)
-    assert [c["path"] for c in calls] == ["/v25.0/112130216863063/feed"] + ["/v25.0/"] * 3
-    assert result.calls == 4
+    # the feed call brings the post's first 5 comments; its next pages of 10 (10, 10) come
+    # in batch requests
+    assert [c["path"] for c in calls] == ["/v25.0/112130216863063/feed"] + ["/v25.0/"] * 2
+    assert result.calls == 3
+    again = fb.fetch(result.cursor)
+    assert again.comments == []
 
 
-@pytest.mark.parametrize("posts", [1, 10, 100])
+@pytest.mark.parametrize("posts", [1, 10, 100, 230])
 def test_a_poll_costs_at_most_one_plus_ceil_p_over_50_calls(page: SandboxServer,
                                                            posts: int) -> None:
     fb = connector(page, overlap_seconds=0)
@@ -119,15 +122,135 @@ def test_a_poll_costs_at_most_one_plus_ceil_p_over_50_calls(page: SandboxServer,
         new_ids.add(add(page, f"nouveau sur {post.id}", post=post.id))
     time.sleep(1.05)  # Graph times have whole seconds: let this one end
     before = last_seq(page)
+    counted_before = len(page.state.counters[f"graph_space_calls:facebook:{PAGE}"])
     result = fb.fetch(cursor)
     calls = graph_calls(page, before)
     assert {c.platform_id for c in result.comments} == new_ids
-    assert len(calls) == 1 + math.ceil(posts / 50) == result.calls
+    # each post's new comments come inside the feed call (field expansion); beyond one page
+    # of posts, the feed's slices found by the previous poll come in one batch request
+    assert len(calls) == result.calls == 1 <= 1 + math.ceil(posts / 50)
     assert all(c["space"] == PAGE and not c["over_limit"] for c in calls)
+    slices = 1 + len(cursor["feed_marks"].split(",")) if "feed_marks" in cursor else 1
+    assert ("feed_marks" in cursor) == (posts > 100)
+    window = page.state.counters[f"graph_space_calls:facebook:{PAGE}"]
+    assert len(window) - counted_before == slices  # as Graph counts them
+    assert slices == (1 if posts <= 100 else math.ceil(posts / 90))
 
     before = last_seq(page)
-    idle = fb.fetch(result.cursor)  # nothing new: the feed call alone
-    assert idle.comments == [] and len(graph_calls(page, before)) == 1
+    idle = fb.fetch(result.cursor)  # nothing new: the feed alone, nothing twice
+    assert idle.comments == []
+    assert len(graph_calls(page, before)) == 1
+
+
+def test_overflowing_posts_ride_with_the_next_feed_page(page: SandboxServer) -> None:
+    """150 posts (two feed pages), each with a comment; the newest post has 30 more comments
+    and replies, more than the feed call carries. First poll: its next page rides in the same
+    batch request as the feed's second page. Second poll, the same again: the feed's two slices
+    in one batch, the overflow in the next. Nothing lost, nothing twice."""
+    fb = connector(page, overlap_seconds=0)
+    posts = [requests.post(f"{page.url}/_sandbox/posts", json={
+        "platform": "facebook", "space": PAGE, "text": f"Publication {n}",
+        "created_time": past(300 - n)}, timeout=5).json()["id"] for n in range(150)]
+    newest = posts[-1]
+
+    def comment_everywhere(round_: int) -> set[str]:
+        made = {add(page, f"nouveau {round_}.{n}", post=post) for n, post in enumerate(posts)}
+        for n in range(15):
+            top = add(page, f"fil {round_}.{n}", post=newest)
+            made |= {top, add(page, f"réponse {round_}.{n}", post=newest, parent=top)}
+        return made
+
+    cursor: dict[str, str] = {}
+    for round_, paths in ((1, [f"/v25.0/{PAGE}/feed", "/v25.0/"]),
+                          (2, ["/v25.0/", "/v25.0/"])):
+        time.sleep(1.05)
+        wanted = comment_everywhere(round_)
+        time.sleep(1.05)
+        before = last_seq(page)
+        result = fb.fetch(cursor)
+        assert len(result.comments) == len(wanted) == 150 + 30
+        assert {c.platform_id for c in result.comments} == wanted
+        replies = [c for c in result.comments if c.parent_id]
+        assert len(replies) == 15 and all(c.post_id == newest for c in replies)
+        assert [c["path"] for c in graph_calls(page, before)] == paths
+        assert result.calls == 2 <= 1 + math.ceil(150 / 50)
+        cursor = dict(result.cursor)
+    assert fb.fetch(cursor).comments == []
+
+
+def test_a_long_feed_with_few_new_comments_costs_one_call(page: SandboxServer) -> None:
+    """600 posts in the look-back window, new comments on two of them (one old, one published
+    since the last poll): the feed's seven slices come in one batch request, whatever the
+    window's length; a post on a slice's bound is read once."""
+    fb = connector(page, overlap_seconds=0)
+    now = page.state.now()
+    posts = [page.state.add_post("facebook", PAGE, f"Publication {n}",
+                                 created_time=now - dt.timedelta(minutes=2000 - 3 * n))
+             for n in range(600)]
+    first = fb.fetch({})
+    assert first.calls == 6  # no slices known yet: the feed page after page
+    marks = first.cursor["feed_marks"].split(",")
+    assert len(marks) == 6
+    on_bound = next(p for p in posts if str(int(p.created_time.timestamp())) == marks[2])
+    fresh = page.state.add_post("facebook", PAGE, "Nouvelle publication")
+    time.sleep(1.05)
+    wanted = {add(page, "sur une vieille publication", post=posts[3].id),
+              add(page, "sur la nouvelle", post=fresh.id),
+              add(page, "sur la borne", post=on_bound.id)}
+    time.sleep(1.05)
+    before = last_seq(page)
+    counted = len(page.state.counters[f"graph_space_calls:facebook:{PAGE}"])
+    result = fb.fetch(first.cursor)
+    assert [c["path"] for c in graph_calls(page, before)] == ["/v25.0/"]
+    assert len(page.state.counters[f"graph_space_calls:facebook:{PAGE}"]) - counted == 7
+    assert sorted(c.platform_id for c in result.comments) == sorted(wanted)
+    assert fb.fetch(result.cursor).comments == []
+
+
+def test_a_slice_grown_past_a_page_goes_on(page: SandboxServer) -> None:
+    """More posts published between two polls than a slice leaves room for: the newest slice
+    goes on with its next page in a second batch request; nothing lost, nothing twice."""
+    fb = connector(page, overlap_seconds=0, max_posts=20)
+    now = page.state.now()
+    for n in range(50):
+        page.state.add_post("facebook", PAGE, f"Publication {n}",
+                            created_time=now - dt.timedelta(minutes=500 - n))
+    cursor = fb.fetch({}).cursor
+    assert cursor["feed_marks"]
+    time.sleep(1.05)
+    wanted = set()
+    for n in range(10):  # the newest slice: 18 + 10 posts, two pages of 20
+        made = page.state.add_post("facebook", PAGE, f"Nouvelle {n}")
+        wanted.add(add(page, f"commentaire {n}", post=made.id))
+    time.sleep(1.05)
+    before = last_seq(page)
+    result = fb.fetch(cursor)
+    assert {c.platform_id for c in result.comments} == wanted
+    assert len(graph_calls(page, before)) == 2 == result.calls
+    assert len(result.cursor["feed_marks"].split(",")) == 3  # 60 posts, slices of 18
+    assert fb.fetch(result.cursor).comments == []
+
+
+def test_feed_marks_cut_every_90th_post_and_survive_damage() -> None:
+    from connectors.base import RemotePost
+    from connectors.facebook import parse_marks, render_marks
+
+    start = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+
+    def posts(times: list[int]) -> list[RemotePost]:
+        return [RemotePost(platform_id=str(n), text="", created_time=start + dt.timedelta(
+            seconds=t)) for n, t in enumerate(times)]
+
+    base = int(start.timestamp())
+    marks = render_marks(posts(list(range(300))), 100)
+    assert marks == ",".join(str(base + 299 - k) for k in (89, 179, 269))
+    assert render_marks(posts(list(range(90))), 100) == ""
+    # posts sharing a second: one bound for them, never the oldest post's second
+    assert render_marks(posts([0] * 300), 100) == ""
+    assert render_marks(posts([0] * 150 + [5] * 150), 100) == str(base + 5)
+    assert parse_marks(marks) == [base + 210, base + 120, base + 30]
+    assert parse_marks("12,x") == [] and parse_marks(None) == []
+    assert parse_marks("1,3,3,2") == [3, 2, 1]
 
 
 def test_hide_unhide_delete_and_state(page: SandboxServer) -> None:
@@ -249,11 +372,15 @@ def test_batches_count_each_request_against_the_limits(page: SandboxServer) -> N
         made = requests.post(f"{page.url}/_sandbox/posts", json={
             "platform": "facebook", "space": PAGE, "text": f"P{n}"}, timeout=5).json()
         add(page, "c", post=made["id"])
+        add(page, "d", post=made["id"])
     connector(page).fetch({})
     buc = requests.get(f"{page.url}/_sandbox/graph/limits", timeout=5).json()
     assert buc["space_per_day"] == 4800
+    connector(page, feed_comments_limit=1).fetch({})  # each post's comments overflow
     window = page.state.counters[f"graph_space_calls:facebook:{PAGE}"]
-    assert len(window) == 1 + 3  # the feed call and the three requests inside the batch
+    # the first poll: one feed call (comments nested); the second: the feed call and the
+    # three requests inside its batch
+    assert len(window) == 1 + 1 + 3
 
 
 def test_check_reports_validity_expiry_and_permissions(page: SandboxServer) -> None:

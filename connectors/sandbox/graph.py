@@ -476,8 +476,8 @@ def render_fb_comment(st: SandboxState, c: SbComment, specs: list[FieldSpec] | N
             out["object"] = {"created_time": fb_time(post.created_time), "message": post.text,
                              "id": post.id}
         elif name == "comments":
-            out["comments"] = comments_edge(st, c.id, "comment", spec.modifiers, spec.children,
-                                            ctx, nested=True)
+            _put_edge(out, "comments", comments_edge(st, c.id, "comment", spec.modifiers,
+                                                     spec.children, ctx, nested=True))
         else:
             raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node "
                              "type (Comment)")
@@ -514,12 +514,19 @@ def render_ig_comment(st: SandboxState, c: SbComment, specs: list[FieldSpec] | N
             if c.parent:
                 out["parent_id"] = c.parent
         elif name == "replies":
-            out["replies"] = ig_replies_edge(st, c, spec.modifiers, spec.children, ctx,
-                                             nested=True)
+            _put_edge(out, "replies", ig_replies_edge(st, c, spec.modifiers, spec.children,
+                                                      ctx, nested=True))
         else:
             raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node "
                              "type (IGComment)")
     return out
+
+
+def _put_edge(out: dict[str, Any], name: str, edge: dict[str, Any]) -> None:
+    """Put a field-expanded edge into a node, as Graph does: an edge with no item (and no
+    ``summary`` asked for) is left out of the node altogether."""
+    if edge.get("data") or "summary" in edge:
+        out[name] = edge
 
 
 def _pick(data: dict[str, Any], specs: list[FieldSpec] | None) -> dict[str, Any]:
@@ -553,8 +560,8 @@ def render_post(st: SandboxState, p: SbPost, specs: list[FieldSpec] | None,
             out["from"] = _pick({"name": space.name if space else p.space, "id": p.space},
                                 spec.children)
         elif name == "comments":
-            out["comments"] = comments_edge(st, p.id, "post", spec.modifiers, spec.children,
-                                            ctx, nested=True)
+            _put_edge(out, "comments", comments_edge(st, p.id, "post", spec.modifiers,
+                                                     spec.children, ctx, nested=True))
         else:
             raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node "
                              "type (PagePost)")
@@ -586,8 +593,8 @@ def render_media(st: SandboxState, p: SbPost, specs: list[FieldSpec] | None,
         elif name == "username":
             out["username"] = space.username if space else p.space
         elif name == "comments":
-            out["comments"] = ig_comments_edge(st, p, spec.modifiers, spec.children, ctx,
-                                               nested=True)
+            _put_edge(out, "comments", ig_comments_edge(st, p, spec.modifiers, spec.children,
+                                                        ctx, nested=True))
         else:
             raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node "
                              "type (IGMedia)")
