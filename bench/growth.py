@@ -49,6 +49,7 @@ PAGE_BASE = 104865390000000
 POSTS_PER_SPACE = 50
 BIG_TABLES = ("comments", "verdicts", "actions", "audit_events", "poll_runs", "posts",
               "review_labels")
+BIG_ROWS = 1_000  # a table of BIG_TABLES holding fewer rows is read whole at no cost
 REPEAT = 5
 CHUNK = 20_000
 PASSWORD = "Banc-d-essai-2026!long"  # noqa: S105 - a throw-away console account
@@ -222,18 +223,24 @@ class Recorder:
     def plans(self) -> list[dict[str, Any]]:
         """Each statement's plan and the big tables it reads whole.
 
+        A big table is one of ``BIG_TABLES`` holding at least ``BIG_ROWS`` rows at the time.
+
         SQLite: a ``SCAN`` of a big table, through an index or not (``SCAN t USING INDEX i``
-        walks the whole index), is a full scan. PostgreSQL: a ``Seq Scan`` of a big table that
-        stays one when sequential scans are disabled (no index can answer), or an index scan
-        with no index condition (the whole index walked). PostgreSQL's planner also picks a
-        ``Seq Scan`` on its own where a table is small enough; those are listed apart
-        (``planner_seq_scans``), not as missing indexes. Either way the newest row by primary
+        walks the whole index), is a full scan. PostgreSQL: a ``Seq Scan`` of a big table, or
+        an index scan with no index condition (the whole index walked), that stays in the plan
+        when sequential scans, hash and merge joins are disabled: no index can answer. Where
+        PostgreSQL's planner reads a table whole by choice (a small table, or a large share of
+        it wanted) although an index could answer, the table is listed apart
+        (``planner_seq_scans``), not as a missing index. Either way the newest row by primary
         key (``ORDER BY id DESC LIMIT n`` without ``WHERE``), a scan that stops at once, is
         not a full scan.
         """
         out = []
         self.on = False
         sqlite = self.engine.dialect.name == "sqlite"
+        with self.engine.connect() as connection:
+            big = {table for table in BIG_TABLES if connection.exec_driver_sql(
+                f"SELECT count(*) FROM {table}").scalar_one() >= BIG_ROWS}  # noqa: S608
         for statement, parameters in self.seen.items():
             flat = " ".join(statement.split())
             newest_by_pk = bool(re.search(r"FROM (\w+) ORDER BY \1\.id DESC LIMIT", flat)
@@ -247,11 +254,13 @@ class Recorder:
                 lines = self._explain("EXPLAIN ", statement, parameters)
                 chosen = self._pg_full_scans(statement, parameters, seqscan=True)
                 scans = self._pg_full_scans(statement, parameters, seqscan=False)
-            scans = [] if newest_by_pk else [t for t in scans if t in BIG_TABLES]
-            chosen = [] if newest_by_pk else [t for t in chosen if t in BIG_TABLES]
-            out.append({"statement": flat[:600], "plan": lines,
-                        "full_scans": sorted(set(scans)),
-                        "planner_seq_scans": sorted(set(chosen) - set(scans))})
+            scans = [] if newest_by_pk else [t for t in scans if t in big]
+            chosen = [] if newest_by_pk else [t for t in chosen if t in big]
+            entry = {"statement": flat[:600], "plan": lines, "full_scans": sorted(set(scans)),
+                     "planner_seq_scans": sorted(set(chosen) - set(scans))}
+            if scans and not sqlite:
+                entry["plan_with_indexes_forced"] = self.last_forced_plan
+            out.append(entry)
         return out
 
     def _explain(self, prefix: str, statement: str, parameters: Any) -> list[str]:
@@ -264,14 +273,18 @@ class Recorder:
 
     def _pg_full_scans(self, statement: str, parameters: Any, *, seqscan: bool) -> list[str]:
         """Tables a PostgreSQL plan reads whole (with sequential scans allowed or not)."""
+        self.last_forced_plan: Any = None
         with self.engine.begin() as connection:
-            if not seqscan:
-                connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            if not seqscan:  # indexes and nested loops wherever the planner can use them
+                for setting in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
+                    connection.exec_driver_sql(f"SET LOCAL {setting} = off")
             try:
                 plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement,
                                                   parameters).scalar()
             except sa.exc.DBAPIError:
                 return []
+        if not seqscan:
+            self.last_forced_plan = plan
         found: list[str] = []
 
         def walk(node: dict[str, Any]) -> None:
@@ -462,8 +475,8 @@ def measure_store(settings: Settings, database_url: str, label: str, workdir: Pa
                                  for p in scanned)[:1500]
                 if chosen:
                     note = (f"{note}; " if note else "") + (
-                        f"{len(chosen)} more read a small table whole by the planner's choice "
-                        f"(an index exists): "
+                        f"{len(chosen)} more read a table whole by the planner's choice, "
+                        f"where an index could answer: "
                         + ", ".join(sorted({t for p in chosen for t in p["planner_seq_scans"]})))
                 rows.append(Row(
                     section, f"{total:,} comments: statements without a full scan of a big "
