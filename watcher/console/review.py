@@ -130,11 +130,10 @@ def _candidates(status: str) -> Any:
     """
     status_is = col(Comment.review_status)
     parts: list[Any]
-    if status == "todo":  # hidden and not decided, waiting, or flagged by the classifier
+    if status == "todo":  # waiting, hidden and not decided, or flagged by the classifier
         parts = [
-            select(Comment.id).where(Comment.platform_state == "hidden",
-                                     status_is.in_(("none", "pending"))),
             select(Comment.id).where(status_is == "pending"),
+            select(Comment.id).where(Comment.platform_state == "hidden", status_is == "none"),
             _flagged_ids("review", "observe_hide"),
         ]
     elif status == "hidden":
@@ -146,7 +145,8 @@ def _candidates(status: str) -> Any:
         parts = [select(Comment.id).where(status_is == status)]
     else:  # all: every comment of the queue
         parts = [
-            select(Comment.id).where(col(Comment.platform_state).in_(("hidden", "deleted"))),
+            select(Comment.id).where(col(Comment.platform_state).in_(("hidden", "deleted")),
+                                     status_is == "none"),
             select(Comment.id).where(status_is < "none"),
             select(Comment.id).where(status_is > "none"),
             _flagged_ids("hide", "review", "observe_hide"),
