@@ -228,7 +228,8 @@ class Recorder:
         SQLite: a ``SCAN`` of a big table, through an index or not (``SCAN t USING INDEX i``
         walks the whole index), is a full scan. PostgreSQL: a ``Seq Scan`` of a big table, or
         an index scan with no index condition (the whole index walked), that stays in the plan
-        when sequential scans, hash and merge joins are disabled: no index can answer. Where
+        when sequential scans, hash and merge joins and parallel workers are disabled: no index
+        can answer. Where
         PostgreSQL's planner reads a table whole by choice (a small table, or a large share of
         it wanted) although an index could answer, the table is listed apart
         (``planner_seq_scans``), not as a missing index. Either way the newest row by primary
@@ -278,6 +279,8 @@ class Recorder:
             if not seqscan:  # indexes and nested loops wherever the planner can use them
                 for setting in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
                     connection.exec_driver_sql(f"SET LOCAL {setting} = off")
+                # one process: a parallel walk of a whole primary key looks cheap otherwise
+                connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
             try:
                 plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement,
                                                   parameters).scalar()
