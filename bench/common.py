@@ -211,10 +211,11 @@ SECRETS = {
 
 
 def space_block(space_id: str, platform_id: str, url: str, *, platform: str = "facebook",
-                interval: int = 300, extra: str = "", secrets: str | None = None) -> str:
+                interval: int = 300, extra: str = "", secrets: str | None = None,
+                owner: str = "Service des communications") -> str:
     return sandbox_space_toml(space_id, url, platform=platform, platform_id=platform_id,
                               secrets=secrets or SECRETS[platform], interval=interval,
-                              approval_prefix="SGC-BENCH", extra=extra)
+                              approval_prefix="SGC-BENCH", extra=extra, owner=owner)
 
 
 def config_text(state_dir: Path, spaces: Iterable[str], *, database_url: str | None = None,

@@ -88,3 +88,60 @@ def test_upgrade_from_the_first_schema_keeps_data(database_url: str) -> None:
     with old.session() as session:
         assert session.exec(select(Verdict)).one().decision == "observe_review"
     old.dispose()
+
+
+def test_models_and_migrations_agree(store: Store) -> None:
+    """The tables, columns and indexes the models declare are the ones the migrations make."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == []
+
+
+def test_upgrade_from_0003_indexes_the_queue_and_the_report(database_url: str) -> None:
+    """A store at 0003_bench gains the queue's and the report's indexes, its rows intact."""
+    from alembic import command
+
+    from watcher.store.db import alembic_config
+
+    old = Store(database_url)
+    config = alembic_config(database_url)
+    with old.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003_bench")
+    new_indexes = {
+        "comments": "ix_comments_state_review",
+        "verdicts": "ix_verdicts_decision",
+        "actions": "ix_actions_kind_state_done",
+    }
+
+    def indexes(table: str) -> set[str]:
+        return {index["name"] for index in sa.inspect(old.engine).get_indexes(table)}
+
+    assert not any(name in indexes(table) for table, name in new_indexes.items())
+    with old.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO spaces (id, platform, platform_id, name, owner, mode, health, "
+            "consecutive_failures, active, created_at) VALUES ('s1', 'facebook', '1', 'S', 'O', "
+            "'enforce', 'ok', 0, true, '2026-01-01 00:00:00')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO comments (space_id, platform, platform_id, text, author_meta, by_owner, "
+            "created_time, fetched_at, classified, platform_state, review_status) VALUES ('s1', "
+            "'facebook', 'c1', 'x', '{}', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00', "
+            "true, 'hidden', 'pending')"
+        )
+    before, after = old.upgrade()
+    assert before == "0003_bench" and after == old.head_revision()
+    assert all(name in indexes(table) for table, name in new_indexes.items())
+    with old.session() as session:
+        comment = session.exec(select(Comment)).one()
+    assert (comment.platform_state, comment.review_status) == ("hidden", "pending")
+    with old.engine.begin() as connection:  # and back
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003_bench")
+    assert not any(name in indexes(table) for table, name in new_indexes.items())
+    old.dispose()

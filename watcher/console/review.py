@@ -114,8 +114,49 @@ def _category_clause(category: str) -> Any:
     )
 
 
+def _flagged_ids(*decisions: str) -> Any:
+    return select(Verdict.comment_id).where(col(Verdict.decision).in_(decisions))
+
+
+def _candidates(status: str) -> Any:
+    """The ids of a superset of the queue's items for a status, each part read from an index.
+
+    ``_in_queue`` and ``_status_clause`` mix the comment's columns and its verdict's in one
+    ``OR``: no index answers that, so both databases read every comment of the store (or, on
+    SQLite, every comment whose ``review_status`` is ``none``). This union of single-table,
+    indexed selects (migration 0004) contains every item of the status; the exact conditions
+    are still applied to it, so the queue's content does not change, only how it is found.
+    ``review_status != 'none'`` is read as two ranges, which an index can answer.
+    """
+    status_is = col(Comment.review_status)
+    parts: list[Any]
+    if status == "todo":  # waiting, hidden and not decided, or flagged by the classifier
+        parts = [
+            select(Comment.id).where(status_is == "pending"),
+            select(Comment.id).where(Comment.platform_state == "hidden", status_is == "none"),
+            _flagged_ids("review", "observe_hide"),
+        ]
+    elif status == "hidden":
+        parts = [select(Comment.id).where(Comment.platform_state == "hidden")]
+    elif status == "pending":
+        parts = [select(Comment.id).where(status_is == "pending"),
+                 _flagged_ids("review", "observe_hide")]
+    elif status in ("confirmed", "restored", "false_alarm", "reclassified"):
+        parts = [select(Comment.id).where(status_is == status)]
+    else:  # all: every comment of the queue
+        parts = [
+            select(Comment.id).where(col(Comment.platform_state).in_(("hidden", "deleted")),
+                                     status_is == "none"),
+            select(Comment.id).where(status_is < "none"),
+            select(Comment.id).where(status_is > "none"),
+            _flagged_ids("hide", "review", "observe_hide"),
+        ]
+    return sa.union(*parts) if len(parts) > 1 else parts[0]
+
+
 def _filtered(statement: Any, flt: QueueFilter, allowed: set[str] | None, tz: dt.tzinfo) -> Any:
-    statement = statement.where(_in_queue(), _status_clause(flt.status))
+    statement = statement.where(col(Comment.id).in_(_candidates(flt.status)), _in_queue(),
+                                _status_clause(flt.status))
     if allowed is not None:
         statement = statement.where(col(Comment.space_id).in_(sorted(allowed) or [""]))
     if flt.category:

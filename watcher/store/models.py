@@ -87,6 +87,8 @@ class Comment(SQLModel, table=True):
         sa.Index("ix_comments_pending", "space_id", "created_time", "id",
                  sqlite_where=sa.text("classified IS 0"),
                  postgresql_where=sa.text("classified IS false")),
+        # The console queue's hidden comments not yet decided (migration 0004).
+        sa.Index("ix_comments_state_review", "platform_state", "review_status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -116,7 +118,11 @@ class Verdict(SQLModel, table=True):
     """The classifier's verdict on a comment: exactly one per comment."""
 
     __tablename__ = "verdicts"
-    __table_args__ = (sa.Index("ix_verdicts_created", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_verdicts_created", "created_at"),
+        # The comments the classifier flagged, for the console queue (migration 0004).
+        sa.Index("ix_verdicts_decision", "decision", "comment_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     comment_id: int = Field(foreign_key="comments.id", unique=True)
@@ -144,6 +150,8 @@ class Action(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_actions_state_next", "state", "next_attempt_at"),
         sa.Index("ix_actions_comment", "comment_id"),
+        # The hides and restores done in a period, for the weekly report (migration 0004).
+        sa.Index("ix_actions_kind_state_done", "kind", "state", "done_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
