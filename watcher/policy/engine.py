@@ -34,6 +34,7 @@ from typing import Any
 from watcher.categories import BY_ID, CATEGORY_IDS
 from watcher.errors import ConfigError
 from watcher.policy import stateful
+from watcher.policy.factors import required_factors
 from watcher.policy.model import Model, load_model
 from watcher.policy.normalize import Normalized, Token, fold, normalize, tokens
 from watcher.policy.rules import AllowList, Rule, load_rules
@@ -146,6 +147,14 @@ class Policy:
     cues: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     allow_terms: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     sources: tuple[str, ...] = ()
+    # Per pattern rule, its patterns each with the literals one of which any match contains
+    # (watcher.policy.factors): derived from ``patterns``, so never out of step with them.
+    searches: tuple[tuple[Rule, tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...]], ...] = \
+        field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "searches", tuple(
+            (rule, tuple((p, required_factors(p)) for p in rule.patterns)) for rule in self.patterns))
 
 
 @dataclass(frozen=True)
@@ -327,7 +336,7 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                     hits.append(Hit(rule, token.start, token.end, index, index + 1, censored=True))
     digits = sum(map(str.isdigit, raw)) if raw else 0
     lowered = raw.lower()
-    for rule in policy.patterns:
+    for rule, searches in policy.searches:
         if rule.triggers and rule.triggers.isdisjoint(scan.key_set):
             continue
         if digits < rule.min_digits:
@@ -335,7 +344,13 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
         if rule.needs and not any(n in lowered for n in rule.needs):
             continue
         text = raw if rule.on == "raw" else scan.norm.text
-        for pattern in rule.patterns:
+        for pattern, factors in searches:
+            if factors is not None:
+                for factor in factors:
+                    if factor in text:
+                        break
+                else:
+                    continue  # none of the literals any match would contain: no match
             match = pattern.search(text)
             if match is None:
                 continue
