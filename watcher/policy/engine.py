@@ -547,7 +547,7 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
     evidence: list[Evidence] = []
     model_probabilities: dict[str, float] = {}
     if policy.model is not None and raw.strip():
-        model_probabilities = policy.model.predict(raw)
+        model_probabilities = policy.model.predict(raw, scan.keys)
         for category, probability in model_probabilities.items():
             if category in allowed_categories and not by_category[category]:
                 model_probabilities[category] = 0.0  # the allow-list wins over the model
