@@ -20,6 +20,7 @@ from the history and the author's anonymity signals (see :mod:`watcher.policy.st
 from __future__ import annotations
 
 import bisect
+import operator
 import datetime as dt
 import hashlib
 import re
@@ -36,7 +37,15 @@ from watcher.errors import ConfigError
 from watcher.policy import stateful
 from watcher.policy.factors import required_factors
 from watcher.policy.model import Model, load_model
-from watcher.policy.normalize import Normalized, Token, fold, normalize, tokens
+from watcher.policy.normalize import (
+    Normalized,
+    Token,
+    fold,
+    joined_tokens,
+    normalize,
+    tokens,
+    word_tokens,
+)
 from watcher.policy.rules import AllowList, Rule, load_rules
 from watcher.policy.types import (
     CommentInput,
@@ -152,9 +161,23 @@ class Policy:
     searches: tuple[tuple[Rule, tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...]], ...] = \
         field(default=(), init=False, repr=False, compare=False)
 
+    # Which pattern rules a comment's token keys wake: bit i stands for searches[i]. A rule
+    # without triggers is always tried; one with triggers only when a token key is one of them.
+    trigger_bits: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    untriggered_bits: int = field(default=0, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "searches", tuple(
             (rule, tuple((p, required_factors(p)) for p in rule.patterns)) for rule in self.patterns))
+        bits: dict[str, int] = {}
+        untriggered = 0
+        for i, rule in enumerate(self.patterns):
+            if not rule.triggers:
+                untriggered |= 1 << i
+            for trigger in rule.triggers:
+                bits[trigger] = bits.get(trigger, 0) | 1 << i
+        object.__setattr__(self, "trigger_bits", bits)
+        object.__setattr__(self, "untriggered_bits", untriggered)
 
 
 @dataclass(frozen=True)
@@ -233,23 +256,28 @@ class Hit:
     suppressed: bool = False
 
 
+_KEY = operator.itemgetter(1)  # Token.key
+_START = operator.itemgetter(2)  # Token.start
+
+
 class _Scan:
     """One comment's tokens and context cues, computed once."""
 
     def __init__(self, norm: Normalized, policy: Policy) -> None:
         self.norm = norm
-        all_tokens = tokens(norm.text)
-        self.seq: list[Token] = [t for t in all_tokens if not t.joined]
-        self.joined: list[Token] = [t for t in all_tokens if t.joined]
-        self.keys = [t.key for t in self.seq]
-        self.key_set = set(self.keys) | {t.key for t in self.joined}
-        self.starts = [t.start for t in self.seq]
+        self.seq: list[Token] = word_tokens(norm.text)
+        self.joined: list[Token] = joined_tokens(norm.text)
+        self.keys: list[str] = list(map(_KEY, self.seq))
+        self.key_set = set(self.keys)
+        if self.joined:
+            self.key_set.update(map(_KEY, self.joined))
+        self.starts: list[int] = list(map(_START, self.seq))
         self.cues: dict[str, list[tuple[int, int]]] = {}
         for a, b, name in policy.cues.find(self.keys):
             self.cues.setdefault(name, []).append((a, b))
         for spans in self.cues.values():
             spans.sort()
-        self.cue_starts = {name: [a for a, _ in spans] for name, spans in self.cues.items()}
+        self.cue_starts: dict[str, list[int]] = {}  # filled when first needed
         self.quotes = [m.start() for m in re.finditer(r'"', norm.text)] if '"' in norm.text else []
         self.allowed_spans: list[tuple[int, int]] | None = None
 
@@ -264,7 +292,9 @@ class _Scan:
         spans = self.cues.get(name)
         if not spans:
             return []
-        starts = self.cue_starts[name]
+        starts = self.cue_starts.get(name)
+        if starts is None:
+            starts = self.cue_starts[name] = [a for a, _ in spans]
         return spans[bisect.bisect_left(starts, lo - 8):bisect.bisect_left(starts, hi)]
 
     def cue_in(self, name: str, lo: int, hi: int) -> bool:
@@ -334,15 +364,27 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                 if (rule.id, index) not in seen:
                     seen.add((rule.id, index))
                     hits.append(Hit(rule, token.start, token.end, index, index + 1, censored=True))
-    digits = sum(map(str.isdigit, raw)) if raw else 0
-    lowered = raw.lower()
-    for rule, searches in policy.searches:
-        if rule.triggers and rule.triggers.isdisjoint(scan.key_set):
-            continue
-        if digits < rule.min_digits:
-            continue
-        if rule.needs and not any(n in lowered for n in rule.needs):
-            continue
+    digits = -1
+    lowered = ""
+    awake = policy.untriggered_bits
+    bits = policy.trigger_bits
+    for key in scan.key_set:
+        awake |= bits.get(key, 0)
+    plans = policy.searches
+    while awake:
+        lowest = awake & -awake
+        awake ^= lowest
+        rule, searches = plans[lowest.bit_length() - 1]
+        if rule.min_digits:
+            if digits < 0:
+                digits = sum(map(str.isdigit, raw))
+            if digits < rule.min_digits:
+                continue
+        if rule.needs:
+            if not lowered:
+                lowered = raw.lower()
+            if not any(n in lowered for n in rule.needs):
+                continue
         text = raw if rule.on == "raw" else scan.norm.text
         for pattern, factors in searches:
             if factors is not None:

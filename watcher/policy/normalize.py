@@ -224,8 +224,21 @@ class Token(NamedTuple):  # a tuple: made for every word of every comment, so ma
 
 def tokens(normalized: str) -> list[Token]:
     """Given normalized text, return its word tokens, plus joined forms of dotted words."""
-    result = [Token(m.group(0), squeeze(m.group(0)), m.start(), m.end())
-              for m in TOKEN.finditer(normalized)]
+    return word_tokens(normalized) + joined_tokens(normalized)
+
+
+_new_token = tuple.__new__  # Token(...) without the generated __new__'s argument handling
+
+
+def word_tokens(normalized: str) -> list[Token]:
+    """Given normalized text, return its word tokens (no joined forms), in order."""
+    return [_new_token(Token, (word, squeeze(word), *match.span(), False))
+            for match in TOKEN.finditer(normalized) for word in (match.group(),)]
+
+
+def joined_tokens(normalized: str) -> list[Token]:
+    """Given normalized text, return the joined forms of its dotted words ("con.nard")."""
+    result: list[Token] = []
     if "." in normalized or "-" in normalized or "_" in normalized:
         for match in _DOTTED.finditer(normalized):
             word = match.group(0)
