@@ -80,7 +80,13 @@ class Model:
     def _word_ids(self, word: str) -> tuple[int, ...]:
         ids = self._cache.get(word)
         if ids is None:
-            ids = tuple(i for i in map(self.index.get, (*word_grams(word), "w:" + word)) if i is not None)
+            # The ids of word_grams(word), then of "w:" + word, in that order (as features()).
+            padded = f" {word} "
+            size = len(padded)
+            get = self.index.get
+            found = [get(padded[i:i + n]) for n in (3, 4, 5) for i in range(size - n + 1)]
+            found.append(get("w:" + word))
+            ids = tuple(i for i in found if i is not None)
             if len(self._cache) > 200_000:
                 self._cache.clear()
             self._cache[word] = ids
