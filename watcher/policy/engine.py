@@ -35,7 +35,7 @@ from typing import Any
 from watcher.categories import BY_ID, CATEGORY_IDS
 from watcher.errors import ConfigError
 from watcher.policy import stateful
-from watcher.policy.factors import required_factors
+from watcher.policy.factors import literal_probe, required_factors
 from watcher.policy.model import Model, load_model
 from watcher.policy.normalize import (
     Normalized,
@@ -142,6 +142,13 @@ class PhraseIndex:
                 and pattern.match(word)]
 
 
+@dataclass(frozen=True, slots=True)
+class _PatternRule:
+    rule: Rule
+    needs: re.Pattern[str] | None
+    searches: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...]
+
+
 @dataclass(frozen=True)
 class Policy:
     """Everything the classifier needs, loaded once: rules, allow-list, context words, model."""
@@ -156,11 +163,10 @@ class Policy:
     cues: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     allow_terms: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     sources: tuple[str, ...] = ()
-    # Per pattern rule, its patterns each with the literals one of which any match contains
-    # (watcher.policy.factors): derived from ``patterns``, so never out of step with them.
-    searches: tuple[tuple[Rule, tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...]], ...] = \
-        field(default=(), init=False, repr=False, compare=False)
-
+    # Per pattern rule: a probe for its ``needs`` (any of them in the lower-cased text), and each
+    # pattern with the literals one of which any match contains (None: always search; see
+    # watcher.policy.factors). Derived from ``patterns``, so never out of step with them.
+    searches: tuple[_PatternRule, ...] = field(default=(), init=False, repr=False, compare=False)
     # Which pattern rules a comment's token keys wake: bit i stands for searches[i]. A rule
     # without triggers is always tried; one with triggers only when a token key is one of them.
     trigger_bits: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -168,7 +174,9 @@ class Policy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "searches", tuple(
-            (rule, tuple((p, required_factors(p)) for p in rule.patterns)) for rule in self.patterns))
+            _PatternRule(rule, literal_probe(rule.needs) if rule.needs else None,
+                         tuple((p, required_factors(p)) for p in rule.patterns))
+            for rule in self.patterns))
         bits: dict[str, int] = {}
         untriggered = 0
         for i, rule in enumerate(self.patterns):
@@ -355,7 +363,8 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                     seen.add((rule.id, index))
                     hits.append(Hit(rule, token.start, token.end, index, index + 1))
     censored = 0
-    for index, token in enumerate(scan.seq):
+    text = scan.norm.text
+    for index, token in enumerate(scan.seq) if "*" in text or "#" in text else ():
         if censored < 20 and ("*" in token.key or "#" in token.key) and any(c.isalpha() for c in token.key):
             censored += 1
             candidates = policy.lexicon.find_censored(token.text) or policy.lexicon.find_censored(token.key)
@@ -374,19 +383,20 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
     while awake:
         lowest = awake & -awake
         awake ^= lowest
-        rule, searches = plans[lowest.bit_length() - 1]
+        plan = plans[lowest.bit_length() - 1]
+        rule = plan.rule
         if rule.min_digits:
             if digits < 0:
                 digits = sum(map(str.isdigit, raw))
             if digits < rule.min_digits:
                 continue
-        if rule.needs:
+        if plan.needs is not None:
             if not lowered:
                 lowered = raw.lower()
-            if not any(n in lowered for n in rule.needs):
+            if plan.needs.search(lowered) is None:
                 continue
         text = raw if rule.on == "raw" else scan.norm.text
-        for pattern, factors in searches:
+        for pattern, factors in plan.searches:
             if factors is not None:
                 for factor in factors:
                     if factor in text:

@@ -58,6 +58,15 @@ def required_factors(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     return tuple(sorted(_minimal(factors), key=lambda s: (len(s), s)))
 
 
+def literal_probe(strings: Iterable[str]) -> re.Pattern[str]:
+    """Given literal strings, return a pattern that finds any of them.
+
+    For a rule's long ``needs`` list this is faster than one ``in`` test per string; for the
+    patterns' few factors (often sharing first letters), the ``in`` tests are faster (measured).
+    """
+    return re.compile("|".join(re.escape(s) for s in strings))
+
+
 def _minimal(strings: Iterable[str]) -> Strings:
     """Drop every string that contains another of the set (the shorter one is found first)."""
     ordered = sorted(set(strings), key=len)
