@@ -106,15 +106,27 @@ class PhraseIndex:
             self.first.setdefault(words[0], []).append((words[1:], payload))
             if len(words) == 1:
                 self.by_letter.setdefault(words[0][0], []).append((words[0], payload))
+        # Each key a comment may hold, with the entries of its variants that are in the index, in
+        # _variants order. A key whose variant v is a first word is v, v+"es", v+"s", v+"x" or
+        # v+"e" (what _variants strips), so these surfaces are all the keys that can match.
+        self.lookup: dict[str, tuple[list[tuple[tuple[str, ...], Any]], ...]] = {}
+        for word in self.first:
+            surfaces = (word, word + "es", word + "s", word + "x", word + "e") if inflect else (word,)
+            for surface in surfaces:
+                if surface not in self.lookup:
+                    variants = _variants(surface) if inflect else (surface,)
+                    groups = tuple(self.first[v] for v in variants if v in self.first)
+                    if groups:
+                        self.lookup[surface] = groups
 
     def find(self, keys: Sequence[str]) -> list[tuple[int, int, Any]]:
         found = []
-        first = self.first
+        lookup = self.lookup
         for i, key in enumerate(keys):
-            for variant in (_variants(key) if self.inflect else (key,)):
-                entries = first.get(variant)
-                if not entries:
-                    continue
+            groups = lookup.get(key)
+            if groups is None:
+                continue
+            for entries in groups:
                 for rest, payload in entries:
                     if not rest:
                         found.append((i, i + 1, payload))
