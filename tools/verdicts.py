@@ -1,7 +1,7 @@
 """Dump the classifier's verdicts over a fixed set of texts, or check them against a dump.
 
-    python tools/verdicts.py dump FILE [--bench]
-    python tools/verdicts.py check FILE [--bench]
+    python tools/verdicts.py dump FILE
+    python tools/verdicts.py check FILE
 
 For a change that must not move a single verdict (a speed-up): dump before, check after. The
 texts are the project's own: every corpus line (``config/policy/corpus/*.jsonl``), every rule
@@ -9,19 +9,14 @@ sample (positive and negative), and the demo scenario's posts and comments, the 
 alone and, per post, as a stream with the earlier comments as history (the stateful categories).
 Each text gets its full verdict (action, categories, scores, rule ids, evidence, alert) and the
 weight of every rule that fired (``rule_weights``, what the rule sample test reads), with the
-shipped model and without it.
-
-``--bench`` adds the benchmark's texts as ``bench/classifier.py`` loads them (the shared
-evaluation sets when present): for those only a SHA-256 of each verdict is written, never the
-text or its evidence (evaluation data stays out of files), and a mismatch is reported by index
-and rule ids only.
+shipped model and without it. Only the project's own texts: the shared evaluation sets never go
+into a dump.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import sys
 import time
@@ -99,22 +94,11 @@ def judge_all(texts: list[str], policies: dict, streams: bool) -> list[str]:  # 
     return out
 
 
-def bench_texts() -> list[str]:
-    from bench.classifier import texts
-
-    return texts(6000)[1]
-
-
-def build(with_bench: bool) -> dict:  # type: ignore[type-arg]
+def build() -> dict:  # type: ignore[type-arg]
     policies = {"model": load_policy(), "rules": load_policy(with_model=False)}
     texts = project_texts(policies["rules"])
     started = time.process_time()
     dump = {"project": judge_all(texts, policies, streams=True), "project_texts": len(texts)}
-    if with_bench:
-        lines = judge_all(bench_texts(), policies, streams=False)
-        # Hashes only: the shared evaluation texts and their excerpts never go to a file.
-        dump["bench"] = [hashlib.sha256(line.encode()).hexdigest() for line in lines]
-        dump["bench_rules"] = [sorted(json.loads(line)["weights"]) for line in lines]
     dump["seconds"] = round(time.process_time() - started, 1)
     return dump
 
@@ -123,18 +107,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=("dump", "check"))
     parser.add_argument("file", type=Path)
-    parser.add_argument("--bench", action="store_true", help="add the benchmark's texts (hashed)")
     args = parser.parse_args()
-    current = build(args.bench)
+    current = build()
     if args.mode == "dump":
         args.file.write_text(json.dumps(current, ensure_ascii=False), encoding="utf-8")
-        print(f"{len(current['project'])} project verdicts"
-              + (f", {len(current['bench'])} bench verdicts (hashed)" if args.bench else "")
-              + f" written to {args.file} ({current['seconds']} s CPU)")
+        print(f"{len(current['project'])} verdicts written to {args.file} ({current['seconds']} s CPU)")
         return 0
     saved = json.loads(args.file.read_text(encoding="utf-8"))
     failures = 0
-    for key in ("project", "bench") if args.bench else ("project",):
+    for key in ("project",):
         before, after = saved.get(key), current[key]
         if before is None:
             print(f"{key}: not in {args.file}")
@@ -147,10 +128,7 @@ def main() -> int:
         diffs = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
         failures += len(diffs)
         for i in diffs[:20]:
-            if key == "project":
-                print(f"project #{i}:\n  before {before[i]}\n  after  {after[i]}")
-            else:
-                print(f"bench #{i}: rules before {saved['bench_rules'][i]} after {current['bench_rules'][i]}")
+            print(f"#{i}:\n  before {before[i]}\n  after  {after[i]}")
         print(f"{key}: {len(after)} verdicts, {len(diffs)} differ")
     print(f"({current['seconds']} s CPU)")
     return 1 if failures else 0

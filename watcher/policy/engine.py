@@ -20,9 +20,9 @@ from the history and the author's anonymity signals (see :mod:`watcher.policy.st
 from __future__ import annotations
 
 import bisect
-import operator
 import datetime as dt
 import hashlib
+import operator
 import re
 import sys
 import tomllib
@@ -603,15 +603,18 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
         if hit.suppressed:
             suppressed[hit.rule.category] = True
     for category, weights in by_category.items():
-        rule_scores[category] = _noisy_or(weights)
-        if weights and max(weights) >= 0.5:
-            suppressed[category] = False
+        if weights:  # none: the score stays 0.0, what _noisy_or(()) gives
+            rule_scores[category] = _noisy_or(weights)
+            if max(weights) >= 0.5:
+                suppressed[category] = False
 
     scores = dict(rule_scores)
     evidence: list[Evidence] = []
     model_probabilities: dict[str, float] = {}
     if policy.model is not None and raw.strip():
-        model_probabilities = policy.model.predict(raw, scan.keys)
+        model = policy.model
+        # The shipped Model reads the words the scan has already; a stand-in takes the text.
+        model_probabilities = model.predict(raw, scan.keys) if isinstance(model, Model) else model.predict(raw)
         for category, probability in model_probabilities.items():
             if category in allowed_categories and not by_category[category]:
                 model_probabilities[category] = 0.0  # the allow-list wins over the model
