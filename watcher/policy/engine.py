@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import hashlib
+import operator
 import re
 import sys
 import tomllib
@@ -34,8 +35,17 @@ from typing import Any
 from watcher.categories import BY_ID, CATEGORY_IDS
 from watcher.errors import ConfigError
 from watcher.policy import stateful
+from watcher.policy.factors import literal_probe, required_factors
 from watcher.policy.model import Model, load_model
-from watcher.policy.normalize import Normalized, Token, fold, normalize, tokens
+from watcher.policy.normalize import (
+    Normalized,
+    Token,
+    fold,
+    joined_tokens,
+    normalize,
+    tokens,
+    word_tokens,
+)
 from watcher.policy.rules import AllowList, Rule, load_rules
 from watcher.policy.types import (
     CommentInput,
@@ -96,15 +106,27 @@ class PhraseIndex:
             self.first.setdefault(words[0], []).append((words[1:], payload))
             if len(words) == 1:
                 self.by_letter.setdefault(words[0][0], []).append((words[0], payload))
+        # Each key a comment may hold, with the entries of its variants that are in the index, in
+        # _variants order. A key whose variant v is a first word is v, v+"es", v+"s", v+"x" or
+        # v+"e" (what _variants strips), so these surfaces are all the keys that can match.
+        self.lookup: dict[str, tuple[list[tuple[tuple[str, ...], Any]], ...]] = {}
+        for word in self.first:
+            surfaces = (word, word + "es", word + "s", word + "x", word + "e") if inflect else (word,)
+            for surface in surfaces:
+                if surface not in self.lookup:
+                    variants = _variants(surface) if inflect else (surface,)
+                    groups = tuple(self.first[v] for v in variants if v in self.first)
+                    if groups:
+                        self.lookup[surface] = groups
 
     def find(self, keys: Sequence[str]) -> list[tuple[int, int, Any]]:
         found = []
-        first = self.first
+        lookup = self.lookup
         for i, key in enumerate(keys):
-            for variant in (_variants(key) if self.inflect else (key,)):
-                entries = first.get(variant)
-                if not entries:
-                    continue
+            groups = lookup.get(key)
+            if groups is None:
+                continue
+            for entries in groups:
                 for rest, payload in entries:
                     if not rest:
                         found.append((i, i + 1, payload))
@@ -132,6 +154,13 @@ class PhraseIndex:
                 and pattern.match(word)]
 
 
+@dataclass(frozen=True, slots=True)
+class _PatternRule:
+    rule: Rule
+    needs: re.Pattern[str] | None
+    searches: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...]
+
+
 @dataclass(frozen=True)
 class Policy:
     """Everything the classifier needs, loaded once: rules, allow-list, context words, model."""
@@ -146,6 +175,29 @@ class Policy:
     cues: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     allow_terms: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     sources: tuple[str, ...] = ()
+    # Per pattern rule: a probe for its ``needs`` (any of them in the lower-cased text), and each
+    # pattern with the literals one of which any match contains (None: always search; see
+    # watcher.policy.factors). Derived from ``patterns``, so never out of step with them.
+    searches: tuple[_PatternRule, ...] = field(default=(), init=False, repr=False, compare=False)
+    # Which pattern rules a comment's token keys wake: bit i stands for searches[i]. A rule
+    # without triggers is always tried; one with triggers only when a token key is one of them.
+    trigger_bits: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    untriggered_bits: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "searches", tuple(
+            _PatternRule(rule, literal_probe(rule.needs) if rule.needs else None,
+                         tuple((p, required_factors(p)) for p in rule.patterns))
+            for rule in self.patterns))
+        bits: dict[str, int] = {}
+        untriggered = 0
+        for i, rule in enumerate(self.patterns):
+            if not rule.triggers:
+                untriggered |= 1 << i
+            for trigger in rule.triggers:
+                bits[trigger] = bits.get(trigger, 0) | 1 << i
+        object.__setattr__(self, "trigger_bits", bits)
+        object.__setattr__(self, "untriggered_bits", untriggered)
 
 
 @dataclass(frozen=True)
@@ -224,23 +276,28 @@ class Hit:
     suppressed: bool = False
 
 
+_KEY = operator.itemgetter(1)  # Token.key
+_START = operator.itemgetter(2)  # Token.start
+
+
 class _Scan:
     """One comment's tokens and context cues, computed once."""
 
     def __init__(self, norm: Normalized, policy: Policy) -> None:
         self.norm = norm
-        all_tokens = tokens(norm.text)
-        self.seq: list[Token] = [t for t in all_tokens if not t.joined]
-        self.joined: list[Token] = [t for t in all_tokens if t.joined]
-        self.keys = [t.key for t in self.seq]
-        self.key_set = set(self.keys) | {t.key for t in self.joined}
-        self.starts = [t.start for t in self.seq]
+        self.seq: list[Token] = word_tokens(norm.text)
+        self.joined: list[Token] = joined_tokens(norm.text)
+        self.keys: list[str] = list(map(_KEY, self.seq))
+        self.key_set = set(self.keys)
+        if self.joined:
+            self.key_set.update(map(_KEY, self.joined))
+        self.starts: list[int] = list(map(_START, self.seq))
         self.cues: dict[str, list[tuple[int, int]]] = {}
         for a, b, name in policy.cues.find(self.keys):
             self.cues.setdefault(name, []).append((a, b))
         for spans in self.cues.values():
             spans.sort()
-        self.cue_starts = {name: [a for a, _ in spans] for name, spans in self.cues.items()}
+        self.cue_starts: dict[str, list[int]] = {}  # filled when first needed
         self.quotes = [m.start() for m in re.finditer(r'"', norm.text)] if '"' in norm.text else []
         self.allowed_spans: list[tuple[int, int]] | None = None
 
@@ -255,7 +312,9 @@ class _Scan:
         spans = self.cues.get(name)
         if not spans:
             return []
-        starts = self.cue_starts[name]
+        starts = self.cue_starts.get(name)
+        if starts is None:
+            starts = self.cue_starts[name] = [a for a, _ in spans]
         return spans[bisect.bisect_left(starts, lo - 8):bisect.bisect_left(starts, hi)]
 
     def cue_in(self, name: str, lo: int, hi: int) -> bool:
@@ -316,7 +375,8 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                     seen.add((rule.id, index))
                     hits.append(Hit(rule, token.start, token.end, index, index + 1))
     censored = 0
-    for index, token in enumerate(scan.seq):
+    text = scan.norm.text
+    for index, token in enumerate(scan.seq) if "*" in text or "#" in text else ():
         if censored < 20 and ("*" in token.key or "#" in token.key) and any(c.isalpha() for c in token.key):
             censored += 1
             candidates = policy.lexicon.find_censored(token.text) or policy.lexicon.find_censored(token.key)
@@ -325,17 +385,36 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                 if (rule.id, index) not in seen:
                     seen.add((rule.id, index))
                     hits.append(Hit(rule, token.start, token.end, index, index + 1, censored=True))
-    digits = sum(map(str.isdigit, raw)) if raw else 0
-    lowered = raw.lower()
-    for rule in policy.patterns:
-        if rule.triggers and rule.triggers.isdisjoint(scan.key_set):
-            continue
-        if digits < rule.min_digits:
-            continue
-        if rule.needs and not any(n in lowered for n in rule.needs):
-            continue
+    digits = -1
+    lowered = ""
+    awake = policy.untriggered_bits
+    bits = policy.trigger_bits
+    for key in scan.key_set:
+        awake |= bits.get(key, 0)
+    plans = policy.searches
+    while awake:
+        lowest = awake & -awake
+        awake ^= lowest
+        plan = plans[lowest.bit_length() - 1]
+        rule = plan.rule
+        if rule.min_digits:
+            if digits < 0:
+                digits = sum(map(str.isdigit, raw))
+            if digits < rule.min_digits:
+                continue
+        if plan.needs is not None:
+            if not lowered:
+                lowered = raw.lower()
+            if plan.needs.search(lowered) is None:
+                continue
         text = raw if rule.on == "raw" else scan.norm.text
-        for pattern in rule.patterns:
+        for pattern, factors in plan.searches:
+            if factors is not None:
+                for factor in factors:
+                    if factor in text:
+                        break
+                else:
+                    continue  # none of the literals any match would contain: no match
             match = pattern.search(text)
             if match is None:
                 continue
@@ -524,15 +603,18 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
         if hit.suppressed:
             suppressed[hit.rule.category] = True
     for category, weights in by_category.items():
-        rule_scores[category] = _noisy_or(weights)
-        if weights and max(weights) >= 0.5:
-            suppressed[category] = False
+        if weights:  # none: the score stays 0.0, what _noisy_or(()) gives
+            rule_scores[category] = _noisy_or(weights)
+            if max(weights) >= 0.5:
+                suppressed[category] = False
 
     scores = dict(rule_scores)
     evidence: list[Evidence] = []
     model_probabilities: dict[str, float] = {}
     if policy.model is not None and raw.strip():
-        model_probabilities = policy.model.predict(raw)
+        model = policy.model
+        # The shipped Model reads the words the scan has already; a stand-in takes the text.
+        model_probabilities = model.predict(raw, scan.keys) if isinstance(model, Model) else model.predict(raw)
         for category, probability in model_probabilities.items():
             if category in allowed_categories and not by_category[category]:
                 model_probabilities[category] = 0.0  # the allow-list wins over the model

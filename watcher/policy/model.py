@@ -80,19 +80,31 @@ class Model:
     def _word_ids(self, word: str) -> tuple[int, ...]:
         ids = self._cache.get(word)
         if ids is None:
-            index = self.index
-            ids = tuple(index[g] for g in (*word_grams(word), "w:" + word) if g in index)
+            # The ids of word_grams(word), then of "w:" + word, in that order (as features()).
+            padded = f" {word} "
+            size = len(padded)
+            get = self.index.get
+            found = [get(padded[i:i + n]) for n in (3, 4, 5) for i in range(size - n + 1)]
+            found.append(get("w:" + word))
+            ids = tuple(i for i in found if i is not None)
             if len(self._cache) > 200_000:
                 self._cache.clear()
             self._cache[word] = ids
         return ids
 
-    def predict(self, text: str) -> dict[str, float]:
-        """Given a comment's text, return the calibrated probability of each modelled category."""
-        words = _words(text)
+    def predict(self, text: str, words: Sequence[str] | None = None) -> dict[str, float]:
+        """Given a comment's text, return the calibrated probability of each modelled category.
+
+        ``words``: the text's squeezed words (what :func:`features` reads), when the caller has
+        them already (the engine's scan of the comment).
+        """
+        if words is None:
+            words = _words(text)
+        cached = self._cache.get
         ids_list: list[int] = []
         for word in words:
-            ids_list.extend(self._word_ids(word))
+            ids = cached(word)
+            ids_list.extend(self._word_ids(word) if ids is None else ids)
         index = self.index
         for a, b in zip(words, words[1:], strict=False):
             i = index.get(f"b:{a} {b}")

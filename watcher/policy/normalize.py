@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 # Characters that carry nothing visible: removed.
 _INVISIBLE = {
@@ -59,6 +60,11 @@ EMOJI_WORDS = {
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
          "@": "a", "$": "s", "!": "i", "|": "l"}
 _LEET_CANDIDATE = re.compile(r"[a-z0-9@$!|]*[a-z][a-z0-9@$!|]*")
+# The same words (maximal runs of those characters with a letter), narrowed to those that hold a
+# leet character: the only ones _unleet may change, so substituting over these gives the same
+# text without a call per plain word.
+_LEET_WORD = re.compile(r"(?<![a-z0-9@$!|])(?=[a-z0-9@$!|]*?[0-9@$!|])(?=[a-z0-9@$!|]*?[a-z])"
+                        r"[a-z0-9@$!|]+")
 _LEET_CHARS = frozenset(_LEET)
 _REPEAT3 = re.compile(r"([a-z])\1{2,}")
 # Four or more single letters, each followed by one separator: "c o n", "c.o.n", "c-o-n".
@@ -195,7 +201,7 @@ def normalize(text: str) -> Normalized:
     """Given a comment's text, return its normalized form with offsets into the original."""
     mapped, offsets = _char_pass(text)
     if not _LEET_CHARS.isdisjoint(mapped):
-        mapped = _LEET_CANDIDATE.sub(_unleet, mapped)  # same length: offsets unchanged
+        mapped = _LEET_WORD.sub(_unleet, mapped)  # same length: offsets unchanged
     mapped, offsets = _rebuild(mapped, offsets, _REPEAT3, _keep_first)
     mapped, offsets = _rebuild(mapped, offsets, _SPACED, _keep_letters)
     return Normalized(mapped, offsets, text)
@@ -213,8 +219,7 @@ def fold(term: str) -> str:
     return " ".join(squeeze(t) for t in TOKEN.findall(normalize(term).text))
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: made for every word of every comment, so made cheaply
     text: str  # normalized
     key: str  # squeezed: the form lexicons are compared in
     start: int  # in the normalized text
@@ -224,8 +229,21 @@ class Token:
 
 def tokens(normalized: str) -> list[Token]:
     """Given normalized text, return its word tokens, plus joined forms of dotted words."""
-    result = [Token(m.group(0), squeeze(m.group(0)), m.start(), m.end())
-              for m in TOKEN.finditer(normalized)]
+    return word_tokens(normalized) + joined_tokens(normalized)
+
+
+_new_token = tuple.__new__  # Token(...) without the generated __new__'s argument handling
+
+
+def word_tokens(normalized: str) -> list[Token]:
+    """Given normalized text, return its word tokens (no joined forms), in order."""
+    return [_new_token(Token, (word, squeeze(word), *match.span(), False))
+            for match in TOKEN.finditer(normalized) for word in (match.group(),)]
+
+
+def joined_tokens(normalized: str) -> list[Token]:
+    """Given normalized text, return the joined forms of its dotted words ("con.nard")."""
+    result: list[Token] = []
     if "." in normalized or "-" in normalized or "_" in normalized:
         for match in _DOTTED.finditer(normalized):
             word = match.group(0)

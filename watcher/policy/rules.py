@@ -19,9 +19,14 @@ is a list of ``[[rule]]`` tables::
 
 Patterns are regular expressions over the normalized text (lower case, no accents, ``'`` for
 every apostrophe); ``on = "raw"`` runs them over the original text instead (phone numbers,
-e-mail addresses). A site adds its own rules in its own folder (``[policy] extra_dirs``), adds
-terms to a shipped rule with ``[[extend]] rule = "…" terms = […]``, and lists what must never be
-held against a comment in ``allowlist.toml`` (``terms``, ``phones``, ``emails``, ``domains``).
+e-mail addresses). ``triggers`` (words), ``needs`` (substrings of the lower-cased text) and
+``min_digits`` say when a pattern rule is worth trying at all; each pattern also gets, at load,
+the literals one of which any of its matches contains (:mod:`watcher.policy.factors`), so rule
+authors write no pre-filter per pattern.
+
+A site adds its own rules in its own folder (``[policy] extra_dirs``), adds terms to a shipped
+rule with ``[[extend]] rule = "…" terms = […]``, and lists what must never be held against a
+comment in ``allowlist.toml`` (``terms``, ``phones``, ``emails``, ``domains``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,209 @@
+"""Literal pre-filters for the rules' regular expressions, derived from the patterns themselves.
+
+Most rule patterns begin with ``\\b``, so Python's ``re`` finds no literal prefix to scan for and
+tries the whole pattern at every position of the text: a few microseconds per pattern per comment,
+for patterns that almost never match. :func:`required_factors` reads a compiled pattern's syntax
+tree and returns a small set of literal strings such that **every** text the pattern matches
+contains at least one of them; when none of them is in the text, the search cannot succeed and is
+skipped. A substring test costs tens of nanoseconds.
+
+The derivation is conservative, so the skip never changes a result:
+
+- literals, small character classes (``[- ]``) and bounded repetitions of them (``s?``, ``x{2}``)
+  have a finite set of exact strings; a run of such elements concatenates them (``mak`` + ``e|ing``
+  gives ``make``, ``making``);
+- zero-width assertions (``\\b``, ``^``, look-arounds) count as the empty string in a run, which
+  only weakens the claim; a positive look-around's own factors may serve (the text must contain
+  them), a negative one's never do;
+- an alternation needs factors from every branch (their union); a repetition that may occur zero
+  times, a class with categories (``\\s``, ``\\w``) or negation, ``.``, back-references and
+  case-insensitive parts give none;
+- any element of a sequence, or run of consecutive elements, that gives factors may stand for
+  the whole sequence: the one kept costs least (a few long strings rather than many, or short
+  common ones).
+
+Patterns compiled with ``re.IGNORECASE`` (the ``on = "raw"`` rules) get no pre-filter.
+A test checks the claim on every rule sample and corpus text (tests/test_policy_rules.py).
+"""
+
+from __future__ import annotations
+
+import re
+import re._constants as sre  # the stable parser of the standard library (3.11+)
+import re._parser as sre_parse
+from collections.abc import Iterable
+
+LIMIT = 64  # largest set of strings kept while concatenating
+MAX_FACTORS = 48  # a pre-filter with more strings than this costs about what it saves
+
+_ZERO_WIDTH = {sre.AT}
+_REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
+
+Strings = frozenset[str]
+
+
+def required_factors(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Given a compiled pattern, return literals one of which every match's text contains.
+
+    None when no useful set can be shown (the pattern must then always be searched).
+    """
+    if pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
+        return None
+    tree = sre_parse.parse(pattern.pattern, pattern.flags)
+    if tree.state.flags & re.IGNORECASE:
+        return None
+    factors = _required_seq(list(tree))
+    if not factors or len(factors) > MAX_FACTORS:
+        return None
+    return tuple(sorted(_minimal(factors), key=lambda s: (len(s), s)))
+
+
+def literal_probe(strings: Iterable[str]) -> re.Pattern[str]:
+    """Given literal strings, return a pattern that finds any of them.
+
+    For a rule's long ``needs`` list this is faster than one ``in`` test per string; for the
+    patterns' few factors (often sharing first letters), the ``in`` tests are faster (measured).
+    """
+    return re.compile("|".join(re.escape(s) for s in strings))
+
+
+def _minimal(strings: Iterable[str]) -> Strings:
+    """Drop every string that contains another of the set (the shorter one is found first)."""
+    ordered = sorted(set(strings), key=len)
+    kept: list[str] = []
+    for s in ordered:
+        if not any(k in s for k in kept):
+            kept.append(s)
+    return frozenset(kept)
+
+
+def _cost(strings: Strings) -> float:
+    """The expected cost of a pre-filter, in substring tests: its tests, plus a search (about a
+    hundred tests' worth) each time it lets a text through. Short strings are common in comments;
+    the chance is a rough guess, good enough to choose between a pattern's candidate sets."""
+    chance = min(1.0, sum(0.5 ** min(len(s), 8) for s in strings))
+    return len(strings) + 100.0 * chance
+
+
+def _exact_seq(seq: list) -> Strings | None:  # type: ignore[type-arg]
+    out: set[str] = {""}
+    for node in seq:
+        strings = _exact(node)
+        if strings is None:
+            return None
+        out = {a + b for a in out for b in strings}
+        if len(out) > LIMIT:
+            return None
+    return frozenset(out)
+
+
+def _exact(node: tuple) -> Strings | None:  # type: ignore[type-arg]
+    """The finite set of strings a node matches, or None (unbounded, too many, or unknown)."""
+    op, av = node
+    if op is sre.LITERAL:
+        return frozenset({chr(av)})
+    if op in _ZERO_WIDTH:
+        return frozenset({""})
+    if op in (sre.ASSERT, sre.ASSERT_NOT):
+        return frozenset({""})  # consumes nothing
+    if op is sre.IN:
+        chars: set[str] = set()
+        for item_op, item_av in av:
+            if item_op is sre.LITERAL:
+                chars.add(chr(item_av))
+            elif item_op is sre.RANGE and item_av[1] - item_av[0] < 16:
+                chars.update(chr(c) for c in range(item_av[0], item_av[1] + 1))
+            else:
+                return None  # NEGATE, CATEGORY, wide ranges
+        return frozenset(chars) if len(chars) <= LIMIT else None
+    if op is sre.SUBPATTERN:
+        _group, add_flags, _del_flags, seq = av
+        if add_flags & re.IGNORECASE:
+            return None
+        return _exact_seq(list(seq))
+    if op is sre.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            strings = _exact_seq(list(branch))
+            if strings is None:
+                return None
+            out |= strings
+            if len(out) > LIMIT:
+                return None
+        return frozenset(out)
+    if op in _REPEATS:
+        low, high, item = av
+        if high is sre.MAXREPEAT or high > 4:
+            return None
+        once = _exact_seq(list(item))
+        if once is None:
+            return None
+        out = set()
+        power: set[str] = {""}
+        for count in range(high + 1):
+            if count >= low:
+                out |= power
+            if count < high:
+                power = {a + b for a in power for b in once}
+                if len(power) > LIMIT:
+                    return None
+        return frozenset(out) if len(out) <= LIMIT else None
+    return None  # ANY, NOT_LITERAL, GROUPREF, ATOMIC_GROUP, …
+
+
+def _required(node: tuple) -> Strings | None:  # type: ignore[type-arg]
+    """Strings one of which every match of the node contains (or None)."""
+    exact = _exact(node)
+    if exact is not None:
+        return None if "" in exact else exact
+    op, av = node
+    if op is sre.SUBPATTERN:
+        _group, add_flags, _del_flags, seq = av
+        return None if add_flags & re.IGNORECASE else _required_seq(list(seq))
+    if op is getattr(sre, "ATOMIC_GROUP", None):
+        return _required_seq(list(av))
+    if op is sre.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            strings = _required_seq(list(branch))
+            if strings is None:
+                return None
+            out |= strings
+        return frozenset(out)
+    if op in _REPEATS:
+        low, _high, item = av
+        return _required_seq(list(item)) if low >= 1 else None
+    if op is sre.ASSERT:
+        _direction, seq = av
+        return _required_seq(list(seq))  # what a look-ahead or look-behind sees is in the text
+    return None
+
+
+def _required_seq(seq: list) -> Strings | None:  # type: ignore[type-arg]
+    """Strings one of which every match of the sequence contains: the best of its candidates.
+
+    Any element's required strings are a candidate, and so is any run of consecutive elements
+    with exact sets, concatenated (a match of the run is one of them).
+    """
+    candidates: list[Strings] = []
+    exacts: list[Strings | None] = []
+    for node in seq:
+        exact = _exact(node)
+        exacts.append(exact)
+        if node[0] is sre.ASSERT or exact is None:
+            required = _required(node)  # a look-around consumes nothing, but its text is there
+            if required is not None:
+                candidates.append(required)
+    for first in range(len(seq)):
+        run: set[str] = {""}
+        for exact in exacts[first:]:
+            if exact is None:
+                break
+            run = {a + b for a in run for b in exact}
+            if len(run) > LIMIT:
+                break
+            if "" not in run:
+                candidates.append(frozenset(run))
+    if not candidates:
+        return None
+    return min((_minimal(c) for c in candidates), key=lambda c: (_cost(c), sorted(c)))
