@@ -300,3 +300,26 @@ def test_an_unreadable_newest_comment_reads_the_media() -> None:
     assert _unseen_newest({"comments": "damaged"}, start, {}) is True
     assert _unseen_newest({"comments": {"data": [{"id": "3", "timestamp": "x"}]}}, start, {})
     assert _unseen_newest({"comments": {"data": [{"timestamp": newer["timestamp"]}]}}, start, {})
+
+
+def test_a_damaged_nested_page_reads_the_media(account: SandboxServer) -> None:
+    """A listing whose ``comments`` expansion cannot be read never hides a media's comments:
+    the media's own ``/comments`` is read instead, in the next batch."""
+    media_id = add_media(account, 0, 60)
+    ig = connector(account)
+    cursor = ig.fetch({}).cursor
+    new = add(account, "nouveau", post=media_id)
+    real_request = ig.client.request
+
+    def damaging(path: str, *args: object, **kwargs: object) -> object:
+        body = real_request(path, *args, **kwargs)
+        if path.endswith("/media"):
+            for item in body["data"]:
+                item["comments"] = "damaged"
+        return body
+
+    ig.client.request = damaging  # type: ignore[method-assign]
+    before = last_seq(account)
+    result = ig.fetch(cursor)
+    assert [c.platform_id for c in result.comments] == [new]
+    assert len(calls_since(account, before)) == result.calls == 2
