@@ -183,16 +183,8 @@ def run(settings: Settings, workdir: Path) -> list[Row]:
 
 
 def graph_target(platform: str, posts: int) -> int:
-    """The HTTP calls a Graph poll may make when ``posts`` recent posts got a comment each.
-
-    Facebook: 1 + ceil(P/50) (issue #2). Instagram (docs/platforms.md): the next pages of the
-    media listing ride in the comment batches, 1 + ceil((P + L - 1)/50) with L listing pages of
-    100 media (here every media is recent, so L = ceil(P/100)); the same as Facebook's while
-    the recent media fit in one page.
-    """
-    if platform == "instagram":
-        listing_pages = max(1, math.ceil(posts / 100))
-        return 1 + math.ceil((posts + listing_pages - 1) / 50)
+    """The HTTP calls a Graph poll may make when ``posts`` recent posts got a comment each:
+    1 + ceil(P/50) (issue #8, section 3), for Facebook and Instagram alike."""
     return 1 + math.ceil(posts / 50)
 
 

@@ -3,19 +3,23 @@
 The Instagram Graph API lists a media's comments newest first, at most 50 a page, with no
 timestamp filter. A poll therefore:
 
-1. reads the account's media, newest first, with their ``comments_count`` and newest comment
-   (``comments.limit(1)``): the first page of ``max_media`` always, then the next pages while
-   they hold media younger than ``media_lookback_days`` (at most ``max_media_pages`` pages);
-2. for each media whose count changed since the last poll, or whose newest comment is within the
-   cursor's window and not seen yet (one deleted, one added), reads its comments newest first with
-   their replies expanded (``replies{...}``), and pages on only until it reaches comments older
-   than the cursor — or, when the count grew by more than it found (a new reply under an old
-   comment), until it has found them or ``max_pages``.
+1. reads the account's media, newest first, with their ``comments_count`` and, by field
+   expansion, their ``listing_comments_limit`` newest top-level comments with replies
+   (``comments.limit(N){..., replies{...}}``): the first page of ``max_media`` always, then the
+   next pages while they hold media younger than ``media_lookback_days`` (at most
+   ``max_media_pages`` pages). The comments newer than the cursor come with the listing;
+2. a media whose count changed since the last poll, or whose newest comment is within the
+   cursor's window and not seen yet (one deleted, one added), and whose nested page ends with
+   comments still newer than the cursor — or, when the count grew by more than it found (a new
+   reply under an old comment), whose nested page did not hold them all — is read on from the
+   nested page's ``paging.next``, 50 comments a page, until it reaches comments older than the
+   cursor (or has found them, or ``max_pages``).
 
-The listing's next pages ride in the same batch requests (50 requests a call) as the comment
-reads, so a poll costs ``1 + ceil((P + L - 1) / 50)`` HTTP calls when P media have new comments
-that fit on their first page and the look-back window's media take L listing pages: ``1 +
-ceil(P/50)`` whenever they fit in one page (L = 1). Graph counts every request of a batch: P + L.
+The listing's next pages and the read-on pages ride in batch requests (50 requests a call). A
+poll therefore costs L HTTP calls when the look-back window's media take L listing pages and no
+media has more new comments than its nested page holds, whatever the number P of media with new
+comments (one call up to ``max_media`` recent media); each media read on adds one request to a
+batch. Graph counts every request of a batch: L plus one per page read on.
 
 Hiding is ``POST /{ig-comment-id}`` with ``hide=true|false``; a comment by the account itself
 cannot be hidden.
@@ -61,9 +65,10 @@ from connectors.graph import (
 from connectors.graph import _ as _
 from connectors.registry import register
 
-# comments.limit(1): the media's newest top-level comment, so that a new comment is noticed
-# even when another was deleted meanwhile (comments_count unchanged).
-MEDIA_FIELDS = "id,caption,timestamp,permalink,comments_count,comments.limit(1){id,timestamp}"
+# With each media, its newest top-level comments (comments.limit(N){...}, field expansion), so
+# that its new comments come with the listing; data[0], the newest, also tells a new comment
+# when another was deleted meanwhile (comments_count unchanged).
+MEDIA_FIELDS = "id,caption,timestamp,permalink,comments_count"
 REPLY_FIELDS = "id,text,timestamp,username,from{id,username},hidden"
 COMMENT_FIELDS = f"{REPLY_FIELDS},replies.limit(50){{{REPLY_FIELDS},parent_id}}"
 PAGE_SIZE = 50  # the API's maximum
@@ -81,6 +86,9 @@ class InstagramOptions(ConnectorOptions):
     # which is always watched), following the listing's pages, at most max_media_pages.
     media_lookback_days: int = Field(default=30, ge=1, le=365)
     max_media_pages: int = Field(default=20, ge=1, le=1000)
+    # Newest top-level comments read inside the listing for each media (field expansion); a
+    # media with more new comments is read on, 50 a page, in batch requests.
+    listing_comments_limit: int = Field(default=10, ge=1, le=50)
     lookback_days: int = Field(default=30, ge=1, le=365)  # first poll: comments this recent
     overlap_seconds: int = Field(default=60, ge=0, le=3600)
     max_pages: int = Field(default=20, ge=1, le=1000)  # pages of 50 per media and poll
@@ -139,6 +147,24 @@ def parse_comments_page(
     return comments, more_replies, paging.get("next")
 
 
+def listing_fields(comments_limit: int) -> str:
+    """The media listing's ``fields``: each media with its ``comments_limit`` newest top-level
+    comments and their replies (field expansion)."""
+    return f"{MEDIA_FIELDS},comments.limit({comments_limit}){{{COMMENT_FIELDS}}}"
+
+
+def _follow_up(next_url: str, fields: str) -> str:
+    """Turn a comments (or replies) page's ``paging.next`` into a batch item's relative URL
+    that asks for ``fields`` and ``PAGE_SIZE`` a page (a nested edge's next page need not
+    repeat the fields or the page size it was asked with)."""
+    parts = urlsplit(next_url)
+    args = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k not in ("access_token", "appsecret_proof")}
+    args["fields"] = fields
+    args["limit"] = str(PAGE_SIZE)
+    return f"{parts.path.lstrip('/')}?{urlencode(args)}"
+
+
 def _relative_from(next_url: str) -> str:
     parts = urlsplit(next_url)
     args = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -193,14 +219,43 @@ class InstagramConnector(Connector):
         pending: deque[tuple[str, str, int, str | None]] = deque()
         listing_pages = 0
 
+        def take_comments(mid: str, body: Any, page: int, parent: str | None
+                          ) -> list[tuple[str, str, int, str | None]]:
+            """Record one page of a media's comments (or of a comment's replies), newest first;
+            return the reads still owed for it: more replies, and its next page while it holds
+            comments newer than the cursor or the count's growth is not found yet. Only a media
+            whose count or newest comment changed (in ``expected``) is read on."""
+            comments, more_replies, next_url = parse_comments_page(
+                body, account_id=self.platform_id, media_id=mid,
+                permalink=media[mid].get("permalink"), parent_id=parent)
+            reached_old = False
+            for comment in comments:
+                if comment.created_time < window_start:
+                    if comment.parent_id is None or parent is not None:
+                        reached_old = True
+                    continue
+                if comment.platform_id not in found and comment.platform_id not in seen:
+                    fresh_count[mid] = fresh_count.get(mid, 0) + 1
+                found.setdefault(comment.platform_id, comment)
+            if mid not in expected:
+                return []
+            follow_ups = [(mid, _follow_up(u, REPLY_FIELDS), 1, cid) for cid, u in more_replies]
+            want_more = not reached_old or fresh_count.get(mid, 0) < expected[mid]
+            if next_url and want_more and page < self.opts.max_pages:
+                fields = COMMENT_FIELDS if parent is None else REPLY_FIELDS
+                follow_ups.append((mid, _follow_up(next_url, fields), page + 1, parent))
+            return follow_ups
+
         def take_listing(body: Any) -> None:
-            """Record one page of the media listing and queue the comment reads of the media
-            whose count changed, then the listing's next page if it is still wanted."""
+            """Record one page of the media listing with each media's newest comments (field
+            expansion), queue the reads of the media whose comments go on past them, then the
+            listing's next page if it is still wanted."""
             nonlocal listing_pages
             listing_pages += 1
             if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
                 raise BadPayload(_("The platform sent a list of media that cannot be read."))
             reached_old = False
+            follow_ups: list[tuple[str, str, int, str | None]] = []
             for item in body["data"]:
                 if not isinstance(item, Mapping) or not item.get("id"):
                     raise BadPayload(_("The platform sent a media without an id."))
@@ -220,10 +275,16 @@ class InstagramConnector(Connector):
                 if (count < 0 or count != counts.get(mid, 0)
                         or _unseen_newest(item, window_start, seen)):
                     expected[mid] = max(0, count - counts.get(mid, 0)) if counts else 0
-                    fresh_count[mid] = 0
-                    pending.append((mid, self.client.relative(
+                edge = item.get("comments")
+                if edge is None:
+                    continue  # Graph leaves out an empty edge
+                if isinstance(edge, Mapping) and isinstance(edge.get("data"), list):
+                    follow_ups.extend(take_comments(mid, edge, 1, None))
+                elif mid in expected:  # an edge that cannot be read: read the media's own
+                    follow_ups.append((mid, self.client.relative(
                         f"{mid}/comments", {"fields": COMMENT_FIELDS, "limit": PAGE_SIZE}),
                         1, None))
+            pending.extend(follow_ups)
             paging = body.get("paging") if isinstance(body.get("paging"), Mapping) else {}
             next_url = paging.get("next")
             if reached_old or not body["data"] or not isinstance(next_url, str):
@@ -238,8 +299,9 @@ class InstagramConnector(Connector):
             # The next listing page goes first in the next batch: it can add media to read.
             pending.appendleft(("", _relative_from(next_url), listing_pages + 1, None))
 
-        take_listing(self.client.request(
-            f"{self.platform_id}/media", {"fields": MEDIA_FIELDS, "limit": self.opts.max_media}))
+        take_listing(self.client.request(f"{self.platform_id}/media", {
+            "fields": listing_fields(self.opts.listing_comments_limit),
+            "limit": self.opts.max_media}))
         while pending:
             jobs = [pending.popleft() for _n in range(min(MAX_BATCH, len(pending)))]
             items = [{"method": "GET", "relative_url": url} for _m, url, _p, _r in jobs]
@@ -258,22 +320,7 @@ class InstagramConnector(Connector):
                     if is_missing_object(status, body):
                         continue  # media or comment deleted meanwhile
                     raise map_error(body, status=status)
-                comments, more_replies, next_url = parse_comments_page(
-                    body, account_id=self.platform_id, media_id=mid,
-                    permalink=media[mid].get("permalink"), parent_id=parent)
-                reached_old = False
-                for comment in comments:
-                    if comment.created_time < window_start:
-                        if comment.parent_id is None or parent is not None:
-                            reached_old = True
-                        continue
-                    if comment.platform_id not in found and comment.platform_id not in seen:
-                        fresh_count[mid] += 1
-                    found.setdefault(comment.platform_id, comment)
-                follow_ups.extend((mid, _relative_from(u), 1, cid) for cid, u in more_replies)
-                want_more = not reached_old or fresh_count[mid] < expected[mid]
-                if next_url and want_more and page < self.opts.max_pages:
-                    follow_ups.append((mid, _relative_from(next_url), page + 1, parent))
+                follow_ups.extend(take_comments(mid, body, page, parent))
             pending.extend(follow_ups)
 
         fresh = sorted(
@@ -286,7 +333,8 @@ class InstagramConnector(Connector):
             comments=fresh,
             cursor={"since": newest.isoformat(), "seen": seen_next,
                     "counts": json.dumps(new_counts, sort_keys=True)},
-            posts=[p for p in posts if p.platform_id in expected],
+            posts=[p for p in posts
+                   if p.platform_id in expected or fresh_count.get(p.platform_id)],
             calls=self.client.calls - calls_before,
             usage=self.client.usage,
         )

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -158,8 +159,10 @@ def test_sandbox_instagram_pages_have_the_real_shape(sandbox: SandboxServer) -> 
 
 
 def test_instagram_newest_comment_reads_the_recorded_order(sandbox: SandboxServer) -> None:
-    """The listing's ``comments.limit(1)`` is the newest comment only if the API lists a media's
-    comments newest first: the recorded pages do, and the sandbox's expansion has their shape."""
+    """The listing's ``comments.limit(N)`` holds the newest comments, and its first the newest,
+    only if the API lists a media's comments newest first: the recorded pages do, and the
+    sandbox's expansion has their shape, newest first, with a ``paging.next`` on the media's
+    ``/comments`` (as the recorded page's) to read on from."""
     pages = [load(IG / "medias__comments_p1.json"), load(IG / "medias__comments_p2.json")]
     times = [instagram.parse_time(c["timestamp"]) for page in pages for c in page["data"]]
     assert times == sorted(times, reverse=True)
@@ -176,10 +179,16 @@ def test_instagram_newest_comment_reads_the_recorded_order(sandbox: SandboxServe
     for n in range(3):
         sandbox.state.add_comment("instagram", account, f"c{n}", post_id=media.id)
     listing = requests.get(f"{sandbox.url}/v11.0/{account}/media", params={
-        "access_token": "t", "fields": instagram.MEDIA_FIELDS}, timeout=5).json()
+        "access_token": "t", "fields": instagram.listing_fields(2)}, timeout=5).json()
     edge = listing["data"][0]["comments"]
-    assert _shape(edge["data"][0]) == {k: _shape(newest[k]) for k in ("id", "timestamp")}
-    assert len(edge["data"]) == 1
+    assert len(edge["data"]) == 2
+    assert ({k: _shape(edge["data"][0][k]) for k in newest}
+            == {k: _shape(v) for k, v in newest.items()})
+    listed = [instagram.parse_time(c["timestamp"]) for c in edge["data"]]
+    assert listed == sorted(listed, reverse=True)
+    recorded_next = urlsplit(pages[0]["paging"]["next"]).path
+    assert recorded_next.endswith("/comments")
+    assert urlsplit(edge["paging"]["next"]).path.endswith(f"{media.id}/comments")
 
 
 def test_sandbox_feed_expansion_has_the_recorded_shape(sandbox: SandboxServer) -> None:

@@ -93,7 +93,7 @@ def test_fetches_comments_and_replies_newest_first_until_the_last_seen(
     before = last_seq(account)
     third = ig.fetch(again.cursor)
     assert [c.platform_id for c in third.comments] == [newest]
-    assert len(calls_since(account, before)) == 2  # media list + one batch, first page only
+    assert len(calls_since(account, before)) == 1  # the media list carries the new comment
 
 
 def test_a_new_reply_under_an_old_comment_is_found(account: SandboxServer) -> None:
@@ -106,19 +106,54 @@ def test_a_new_reply_under_an_old_comment_is_found(account: SandboxServer) -> No
     assert result.comments[0].parent_id == ids[2]
 
 
-@pytest.mark.parametrize("media", [1, 10, 100])
+@pytest.mark.parametrize("media", [1, 10, 100, 230])
 def test_calls_per_poll(account: SandboxServer, media: int) -> None:
+    """P media with a new comment each: they come with the media listing (field expansion), one
+    call per listing page of 100, within 1 + ceil(P/50); a second poll yields nothing twice."""
     made = [requests.post(f"{account.url}/_sandbox/posts", json={
         "platform": "instagram", "space": ACCOUNT, "text": f"photo {n}",
         "created_time": ago(500 - n)}, timeout=5).json()["id"] for n in range(media)]
     ig = connector(account, max_media=100)
     cursor = ig.fetch({}).cursor
-    for media_id in made:
-        add(account, "bravo", post=media_id)
+    posted = {add(account, "bravo", post=media_id) for media_id in made}
     before = last_seq(account)
     result = ig.fetch(cursor)
+    assert {c.platform_id for c in result.comments} == posted
     assert len(result.comments) == media
-    assert len(calls_since(account, before)) == 1 + math.ceil(media / 50) == result.calls
+    calls = calls_since(account, before)
+    assert len(calls) == result.calls == math.ceil(media / 100)  # the listing's pages
+    assert result.calls <= 1 + math.ceil(media / 50)
+    assert {p.platform_id for p in result.posts} == set(made)
+    again = ig.fetch(result.cursor)
+    assert again.comments == [] and again.calls == math.ceil(media / 100)
+
+
+def test_a_media_with_more_new_comments_than_the_listing_holds_is_read_on(
+    account: SandboxServer,
+) -> None:
+    """The listing carries listing_comments_limit comments a media; a media with more new ones
+    is read on from the nested page's paging.next, 50 a page, with the comment fields (author,
+    replies) and nothing lost or twice."""
+    busy, quiet = add_media(account, 0, 300), add_media(account, 1, 200)
+    old = add(account, "ancien", post=busy, created_time=ago(250))
+    ig = connector(account, listing_comments_limit=5)
+    cursor = ig.fetch({}).cursor
+    posted = [add(account, f"c{n}", post=busy, author_name=f"eleve{n}",
+                  created_time=ago(100 - n)) for n in range(70)]
+    reply = add(account, "réponse", post=busy, parent=posted[3], author_name="parent1")
+    one = add(account, "bravo", post=quiet)
+    before = last_seq(account)
+    result = ig.fetch(cursor)
+    got = {c.platform_id: c for c in result.comments}
+    assert set(got) == {*posted, reply, one} and len(result.comments) == len(got)
+    assert old not in got
+    assert got[posted[3]].author_name == "eleve3" and got[reply].parent_id == posted[3]
+    assert got[reply].author_name == "parent1"
+    # the listing (5 of the busy media's 70 new comments), then one batch: the next page of 50,
+    # then another with the last 15 and the old one (the cursor reached)
+    assert len(calls_since(account, before)) == result.calls == 3
+    again = ig.fetch(result.cursor)
+    assert again.comments == [] and again.calls == 1
 
 
 def add_media(sandbox: SandboxServer, n: int, minutes_ago: float) -> str:
@@ -129,7 +164,7 @@ def add_media(sandbox: SandboxServer, n: int, minutes_ago: float) -> str:
 
 def test_a_busy_account_loses_no_comment(account: SandboxServer) -> None:
     """More media with new comments than one listing page holds: every comment is read in one
-    poll, within the documented 1 + ceil((P + L - 1) / 50) HTTP calls (L listing pages)."""
+    poll, with the listing's pages (L), within 1 + ceil(P/50) HTTP calls."""
     made = [add_media(account, n, 2000 - n) for n in range(230)]
     ig = connector(account)
     cursor = ig.fetch({}).cursor
@@ -138,9 +173,8 @@ def test_a_busy_account_loses_no_comment(account: SandboxServer) -> None:
     result = ig.fetch(cursor)
     assert {c.platform_id for c in result.comments} == posted
     listing_pages = math.ceil(230 / 100)
-    bound = 1 + math.ceil((230 + listing_pages - 1) / 50)
-    assert bound == 1 + math.ceil(230 / 50) == 6
-    assert len(calls_since(account, before)) == result.calls == bound
+    assert len(calls_since(account, before)) == result.calls == listing_pages
+    assert result.calls <= 1 + math.ceil(230 / 50)
     assert {p.platform_id for p in result.posts} == set(made)
     # Nothing new: the listing's three pages, and no comment read.
     before = last_seq(account)
@@ -193,7 +227,7 @@ def test_a_new_comment_is_found_when_another_was_deleted(account: SandboxServer)
     before = last_seq(account)
     result = ig.fetch(cursor)
     assert [c.platform_id for c in result.comments] == [late]
-    assert len(calls_since(account, before)) == 2  # the listing, then the media's comments
+    assert len(calls_since(account, before)) == 1  # the listing carries the new comment
     # Nothing new: the listing only.
     before = last_seq(account)
     assert ig.fetch(result.cursor).comments == [] and len(calls_since(account, before)) == 1
@@ -266,3 +300,26 @@ def test_an_unreadable_newest_comment_reads_the_media() -> None:
     assert _unseen_newest({"comments": "damaged"}, start, {}) is True
     assert _unseen_newest({"comments": {"data": [{"id": "3", "timestamp": "x"}]}}, start, {})
     assert _unseen_newest({"comments": {"data": [{"timestamp": newer["timestamp"]}]}}, start, {})
+
+
+def test_a_damaged_nested_page_reads_the_media(account: SandboxServer) -> None:
+    """A listing whose ``comments`` expansion cannot be read never hides a media's comments:
+    the media's own ``/comments`` is read instead, in the next batch."""
+    media_id = add_media(account, 0, 60)
+    ig = connector(account)
+    cursor = ig.fetch({}).cursor
+    new = add(account, "nouveau", post=media_id)
+    real_request = ig.client.request
+
+    def damaging(path: str, *args: object, **kwargs: object) -> object:
+        body = real_request(path, *args, **kwargs)
+        if path.endswith("/media"):
+            for item in body["data"]:
+                item["comments"] = "damaged"
+        return body
+
+    ig.client.request = damaging  # type: ignore[method-assign]
+    before = last_seq(account)
+    result = ig.fetch(cursor)
+    assert [c.platform_id for c in result.comments] == [new]
+    assert len(calls_since(account, before)) == result.calls == 2
