@@ -91,8 +91,9 @@ class Daemon:
 
         A known failure (a VigieError or a ConnectorError: platform, token, configuration; a
         store problem: locked, full, unreachable) is one human line, its traceback at DEBUG;
-        anything else is a bug and gets its traceback. With ``quiet_key`` (jobs retried every few seconds) the same
-        line is logged once until it changes or :meth:`_recovered` is called with that key.
+        anything else is a bug and gets its traceback. With ``quiet_key`` (jobs retried every few
+        seconds) the same line is logged once until it changes or :meth:`_recovered` is called
+        with that key.
         """
         if isinstance(error, SQLAlchemyError):
             why = store_health.describe(error)
