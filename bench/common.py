@@ -218,6 +218,33 @@ def space_block(space_id: str, platform_id: str, url: str, *, platform: str = "f
                               approval_prefix="SGC-BENCH", extra=extra, owner=owner)
 
 
+def page_credentials(sandbox_url: str, pages: Iterable[str], directory: Path) -> dict[str, str]:
+    """Give each Facebook Page of the sandbox its own Page token, as Graph does.
+
+    Each token is bound to its Page in the sandbox (so ``/me`` answers that Page and the daemon's
+    daily token check passes) and written as a systemd-style credential file in ``directory``.
+    Return the environment that points the daemon there; spaces name the credential with
+    :func:`page_secrets`. With one token shared by every space, the token check found each one
+    bound to another Page, marked the space unhealthy and wrote a health notice for it.
+    """
+    import requests
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with requests.Session() as session:
+        for page in pages:
+            token = f"bench-page-token-{page}"
+            (directory / f"page-{page}").write_text(token, encoding="utf-8")
+            session.post(f"{sandbox_url}/_sandbox/graph/tokens",
+                         json={"token": token, "space": page, "bind": True},
+                         timeout=10).raise_for_status()
+    return {"CREDENTIALS_DIRECTORY": str(directory)}
+
+
+def page_secrets(page: str) -> str:
+    """The ``secrets`` of a Facebook space whose token :func:`page_credentials` wrote."""
+    return f'{{ page_token = "credential:page-{page}" }}'
+
+
 def config_text(state_dir: Path, spaces: Iterable[str], *, database_url: str | None = None,
                 interval: int = 300, jitter: int = 0, action_interval: int = 5,
                 extra: str = "") -> str:

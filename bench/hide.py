@@ -29,6 +29,8 @@ from bench.common import (
     Row,
     Settings,
     config_text,
+    page_credentials,
+    page_secrets,
     parse_at,
     percentile,
     space_block,
@@ -97,12 +99,14 @@ def run_polling(settings: Settings, workdir: Path) -> list[Row]:
         config_path = workdir / "hide-poll.toml"
         state_dir = workdir / "hide-poll-state"
         state_dir.mkdir(exist_ok=True)
+        credentials = page_credentials(server.url, pages, workdir / "hide-poll-credentials")
         config_path.write_text(config_text(
             state_dir,
-            [space_block(f"ecole-{n}", page, server.url, interval=interval)
+            [space_block(f"ecole-{n}", page, server.url, interval=interval,
+                         secrets=page_secrets(page))
              for n, page in enumerate(pages)],
             interval=interval, jitter=0))
-        with VigieProcess(config_path, "run") as daemon:
+        with VigieProcess(config_path, "run", env=credentials) as daemon:
             # The first cycle of every space has run: a feed call per page.
             wait_for(lambda: daemon.check_alive() or len(_feed_calls(server)) >= len(pages),
                      timeout=120, what="the daemon's first cycles")

@@ -29,6 +29,8 @@ from bench.common import (
     ScratchPostgres,
     Settings,
     config_text,
+    page_credentials,
+    page_secrets,
     parse_at,
     percentile,
     postgres_available,
@@ -117,13 +119,15 @@ def run(settings: Settings, workdir: Path) -> list[Row]:
         state_dir.mkdir(exist_ok=True)
         db_path = state_dir / "vigie.db"
         config_path = workdir / "scale.toml"
+        credentials = page_credentials(server.url, pages, workdir / "credentials")
         config_path.write_text(config_text(
             state_dir,
-            [space_block(f"ecole-{n}", page, server.url, interval=interval)
+            [space_block(f"ecole-{n}", page, server.url, interval=interval,
+                         secrets=page_secrets(page))
              for n, page in enumerate(pages)],
             database_url=f"sqlite:///{db_path}", interval=interval, jitter=0))
         samples: list[dict[str, Any]] = []
-        with VigieProcess(config_path, "run") as daemon:
+        with VigieProcess(config_path, "run", env=credentials) as daemon:
             proc = psutil.Process(daemon.pid)
             wait_for(lambda: daemon.check_alive() or db_path.exists(), 60, what="the store")
             engine = sa.create_engine(f"sqlite:///{db_path}")
