@@ -169,3 +169,13 @@ class Connector(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release network resources."""
+
+
+def parse_seen(value: str | None) -> dict[str, int]:
+    """Given a cursor's ``seen`` (``id@epoch,...``), return {comment id: epoch seconds}."""
+    seen: dict[str, int] = {}
+    for entry in (value or "").split(","):
+        cid, _sep, epoch = entry.rpartition("@")
+        if cid and epoch.isdigit():
+            seen[cid] = int(epoch)
+    return seen

@@ -43,6 +43,7 @@ from connectors.base import (
     RemotePost,
     RemoteState,
     Usage,
+    parse_seen,
 )
 from connectors.errors import BadPayload, Refused
 from connectors.graph import (
@@ -54,7 +55,6 @@ from connectors.graph import (
     is_gone,
     is_missing_object,
     map_error,
-    parse_seen,
     parse_time,
     render_seen,
     utcnow,

@@ -373,16 +373,6 @@ def ensure_success(answer: Any) -> None:
         raise BadPayload(_("The platform did not confirm the change."))
 
 
-def parse_seen(value: str | None) -> dict[str, int]:
-    """Given a cursor's ``seen`` (``id@epoch,...``), return {comment id: epoch seconds}."""
-    seen: dict[str, int] = {}
-    for entry in (value or "").split(","):
-        cid, _sep, epoch = entry.rpartition("@")
-        if cid and epoch.isdigit():
-            seen[cid] = int(epoch)
-    return seen
-
-
 def render_seen(old: Mapping[str, int], found: Iterable[Any], keep_from: dt.datetime) -> str:
     """Return the ``seen`` of the next cursor: every id known to be newer than ``keep_from``."""
     limit = int(keep_from.timestamp())

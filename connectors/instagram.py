@@ -46,6 +46,7 @@ from connectors.base import (
     RemotePost,
     RemoteState,
     Usage,
+    parse_seen,
 )
 from connectors.errors import BadPayload, Refused
 from connectors.graph import (
@@ -57,7 +58,6 @@ from connectors.graph import (
     is_gone,
     is_missing_object,
     map_error,
-    parse_seen,
     parse_time,
     render_seen,
     utcnow,

@@ -57,6 +57,7 @@ from connectors.base import (
     RemoteState,
     Usage,
     parse_iso_time,
+    parse_seen,
     utcnow,
 )
 from connectors.errors import AuthError, BadPayload, RateLimited, Refused, Unreachable
@@ -413,7 +414,7 @@ class YouTubeConnector(Connector):
         floor = since or now - dt.timedelta(days=self.options.lookback_days)
         floor_epoch = _epoch(floor)
         # Comments already given that are as new as the floor or newer: id -> epoch seconds.
-        known = _parse_seen(cursor.get("seen"))
+        known = parse_seen(cursor.get("seen"))
         for comment_id in filter(None, (cursor.get("since_ids") or "").split(",")):
             known[comment_id] = floor_epoch
         known_counts = _parse_counts(cursor.get("reply_counts", ""))
@@ -709,16 +710,6 @@ def _continues(tops: list[RemoteComment], until: dt.datetime, until_ids: set[str
 
 def _epoch(when: dt.datetime) -> int:
     return int(when.timestamp())
-
-
-def _parse_seen(text: str | None) -> dict[str, int]:
-    """Given a cursor's ``seen`` (``id@epoch,...``), return {comment id: epoch seconds}."""
-    seen: dict[str, int] = {}
-    for entry in (text or "").split(","):
-        comment_id, _sep, epoch = entry.rpartition("@")
-        if comment_id and epoch.isdigit():
-            seen[comment_id] = int(epoch)
-    return seen
 
 
 def _render_seen(known: Mapping[str, int], mark_epoch: int) -> dict[str, str]:

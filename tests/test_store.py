@@ -55,18 +55,30 @@ def test_comment_unique_per_platform_id(store: Store) -> None:
                             created_time=now))
 
 
-def test_upgrade_from_the_first_schema_keeps_data(database_url: str) -> None:
-    """A store left at revision 0001 by an older Vigie is migrated with its rows intact."""
+def _migrate(store: Store, database_url: str, revision: str, *, down: bool = False) -> None:
+    """Run the store's Alembic migrations up (or down) to ``revision``."""
     from alembic import command
 
     from watcher.store.db import alembic_config
+
+    config = alembic_config(database_url)
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def _store_at(database_url: str, revision: str) -> Store:
+    """A store migrated only up to ``revision``, as an older Vigie left it."""
+    old = Store(database_url)
+    _migrate(old, database_url, revision)
+    return old
+
+
+def test_upgrade_from_the_first_schema_keeps_data(database_url: str) -> None:
+    """A store left at revision 0001 by an older Vigie is migrated with its rows intact."""
     from watcher.store.models import Verdict
 
-    old = Store(database_url)
-    config = alembic_config(database_url)
-    with old.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+    old = _store_at(database_url, "0001")
     assert old.current_revision() == "0001"
     with old.engine.begin() as connection:
         connection.exec_driver_sql(
@@ -103,15 +115,7 @@ def test_models_and_migrations_agree(store: Store) -> None:
 
 def test_upgrade_from_0003_indexes_the_queue_and_the_report(database_url: str) -> None:
     """A store at 0003_bench gains the queue's and the report's indexes, its rows intact."""
-    from alembic import command
-
-    from watcher.store.db import alembic_config
-
-    old = Store(database_url)
-    config = alembic_config(database_url)
-    with old.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003_bench")
+    old = _store_at(database_url, "0003_bench")
     new_indexes = {
         "comments": "ix_comments_state_review",
         "verdicts": "ix_verdicts_decision",
@@ -140,8 +144,6 @@ def test_upgrade_from_0003_indexes_the_queue_and_the_report(database_url: str) -
     with old.session() as session:
         comment = session.exec(select(Comment)).one()
     assert (comment.platform_state, comment.review_status) == ("hidden", "pending")
-    with old.engine.begin() as connection:  # and back
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0003_bench")
+    _migrate(old, database_url, "0003_bench", down=True)  # and back
     assert not any(name in indexes(table) for table, name in new_indexes.items())
     old.dispose()
