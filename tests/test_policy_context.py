@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from policy_helpers import NOW, judge, policy
+from policy_helpers import NOW, judge, policy, rules_only
 
 from watcher.policy import CommentInput, Context, classify
 from watcher.policy.engine import default_thresholds
@@ -175,3 +175,29 @@ def test_a_very_confident_model_hides_only_given_a_target() -> None:
                                   by_category={c: (1.0, 1.0) for c in default_thresholds().by_category})
     comment = CommentInput(text="Toi pis tes idées")
     assert classify(comment, Context(now=NOW, policy=confident, thresholds=lenient)).action == "allow"
+
+
+class _Leaning:
+    """A stand-in model that leans one way on insults, with a set probability."""
+
+    version = "stub"
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+
+    def predict(self, text: str) -> dict[str, float]:
+        return {"diffamation_irrespect": self.probability, "discrimination": 0.0, "illegal": 0.0,
+                "atteinte_droits": 0.0, "commercial_pourriel": 0.0}
+
+
+def test_a_model_that_corroborates_the_rules_hides_what_either_alone_would_queue() -> None:
+    text = "Vous êtes des incompétents"  # the rules alone: a review (score 0.5)
+    assert judge(text, pol=rules_only()).action == "review"
+    agreeing = dataclasses.replace(policy(), model=_Leaning(0.75))
+    doubtful = dataclasses.replace(policy(), model=_Leaning(0.65))
+    assert judge(text, pol=agreeing).action == "hide"
+    assert judge(text, pol=doubtful).action == "review"
+    # a model at 0.75 alone is not a witness: without the rules, a review at most
+    assert judge("Quelle journée, franchement", pol=agreeing).action == "review"
+    # negated, the rules' doubt stays a doubt whatever the model says
+    assert judge("Vous n'êtes pas des incompétents", pol=agreeing).action != "hide"
