@@ -4,6 +4,7 @@
     ├── AuthError               token expired or revoked: the space is unhealthy, people are told
     ├── RateLimited             the platform asks us to wait: back off until ``retry_at``
     ├── Unreachable             network error, timeout or 5xx: retry with backoff
+    │   └── TooMuchData         the answer asked for is too large: ask again for less
     ├── Refused                 the platform refuses this one action: record it, do not retry
     └── BadPayload              the platform answered something we cannot parse
 
@@ -44,6 +45,12 @@ class RateLimited(ConnectorError):
 
 class Unreachable(ConnectorError):
     """Network error, timeout or server error: try again later."""
+
+
+class TooMuchData(Unreachable):
+    """The platform refuses to build an answer this large (Graph error 1, "Please reduce the
+    amount of data you're asking for"): the same request asking for fewer items a page may
+    pass. Anywhere it is not handled, it is a server error like any other."""
 
 
 class Refused(ConnectorError):

@@ -17,10 +17,13 @@ posts with new comments (up to 50 slices; ``max_feed_pages`` caps the feed reque
 20 by default: 1,800 posts in slices of 90); the first poll reads the feed page after page.
 Graph counts one call per slice plus one per overflowing page.
 
+An answer Graph finds too large (error 1, "Please reduce the amount of data...") is asked for
+again with every page size halved (:func:`connectors.graph.with_smaller_pages`).
+
 The cursor is ``since`` (the newest comment time seen), ``seen`` (the ids of the comments of the
 last ``overlap_seconds``, so that the overlap never yields a comment twice), ``polled_at``
-(when this poll started: posts updated since then, less the overlap, are reported as watched)
-and ``feed_marks``.
+(when this poll started: posts updated since then, less the overlap, are reported as watched),
+``feed_marks``, and, after an answer too large, ``page_sizes`` and ``page_sizes_until``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from connectors.graph import (
     parse_time,
     render_seen,
     utcnow,
+    with_smaller_pages,
 )
 from connectors.graph import _ as _
 from connectors.registry import register
@@ -188,7 +192,16 @@ class FacebookConnector(Connector):
 
     def fetch(self, cursor: Mapping[str, str]) -> FetchResult:
         now = utcnow()
-        calls_before = self.client.calls
+        return with_smaller_pages(
+            lambda sizes: self._fetch(cursor, now, *sizes),
+            (self.opts.max_posts, self.opts.feed_comments_limit, self.opts.comments_page_size),
+            cursor, client=self.client, what=f"Facebook Page {self.platform_id}", now=now)
+
+    def _fetch(self, cursor: Mapping[str, str], now: dt.datetime, max_posts: int,
+               comments_limit: int, page_size: int) -> FetchResult:
+        """One poll with these page sizes: ``max_posts`` posts a page of the feed,
+        ``comments_limit`` new comments inside it for each post, ``page_size`` comments a
+        page after that."""
         overlap = dt.timedelta(seconds=self.opts.overlap_seconds)
         lookback = now - dt.timedelta(days=self.opts.posts_lookback_days)
         since = parse_time(cursor["since"]) if cursor.get("since") else lookback
@@ -202,7 +215,7 @@ class FacebookConnector(Connector):
 
         nested = (f"comments.filter(stream).order(chronological)"
                   f".since({int(window_start.timestamp())})"
-                  f".limit({self.opts.feed_comments_limit}){{{COMMENT_FIELDS}}}")
+                  f".limit({comments_limit}){{{COMMENT_FIELDS}}}")
         posts: dict[str, RemotePost] = {}
         watched: set[str] = set()
         found: dict[str, RemoteComment] = {}
@@ -220,7 +233,7 @@ class FacebookConnector(Connector):
             if comments:
                 watched.add(post_id)
             if next_url and page < self.opts.max_pages_per_post:
-                pending.append((post_id, self._follow_up(next_url), page + 1))
+                pending.append((post_id, self._follow_up(next_url, page_size), page + 1))
 
         def take_feed(body: Any, lower: int) -> None:
             """Record one page of the feed, with each post's new comments (field expansion),
@@ -244,7 +257,7 @@ class FacebookConnector(Connector):
                         "Facebook Page %s: its posts younger than %d days fill more than "
                         "max_feed_pages = %d pages of %d; the older ones are not watched",
                         self.platform_id, self.opts.posts_lookback_days,
-                        self.opts.max_feed_pages, self.opts.max_posts)
+                        self.opts.max_feed_pages, max_posts)
             for item in body["data"]:
                 post = parse_post(item)
                 if post.platform_id in posts:
@@ -262,8 +275,7 @@ class FacebookConnector(Connector):
                 # The feed's next page goes first in the next batch: it can add posts to read.
                 pending.appendleft(next_page)
 
-        feed_args: dict[str, Any] = {"fields": f"{POST_FIELDS},{nested}",
-                                     "limit": self.opts.max_posts}
+        feed_args: dict[str, Any] = {"fields": f"{POST_FIELDS},{nested}", "limit": max_posts}
         marks = [m for m in parse_marks(cursor.get("feed_marks"))
                  if m > lookback.timestamp()][:self.opts.max_feed_pages - 1]
         if not marks:
@@ -312,24 +324,23 @@ class FacebookConnector(Connector):
         seen_next = render_seen(seen, found.values(), newest - overlap)
         next_cursor = {"since": newest.isoformat(), "seen": seen_next,
                        "polled_at": polled_at.isoformat()}
-        if len(posts) > self.opts.max_posts:
-            next_cursor["feed_marks"] = render_marks(posts.values(), self.opts.max_posts)
+        if len(posts) > max_posts:
+            next_cursor["feed_marks"] = render_marks(posts.values(), max_posts)
         return FetchResult(
             comments=fresh,
             cursor=next_cursor,
             posts=[p for pid, p in posts.items() if pid in watched],
-            calls=self.client.calls - calls_before,
             usage=self.client.usage,
         )
 
-    def _follow_up(self, next_url: str) -> str:
+    def _follow_up(self, next_url: str, page_size: int) -> str:
         """Turn a comments page's ``paging.next`` into a batch item's relative URL that asks
-        for the comment fields and ``comments_page_size`` comments a page."""
+        for the comment fields and ``page_size`` comments a page."""
         parts = urlsplit(next_url)
         args = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True)
                 if k not in ("access_token", "appsecret_proof")}
         args["fields"] = COMMENT_FIELDS
-        args["limit"] = str(self.opts.comments_page_size)
+        args["limit"] = str(page_size)
         return f"{parts.path.lstrip('/')}?{urlencode(args)}"
 
     def _relative_from(self, next_url: str) -> str:

@@ -9,6 +9,7 @@ onto :mod:`connectors.errors`:
     190, 102, 104, 463, 467, 10, 200-299  -> AuthError    (token expired, revoked, no permission)
     4, 17, 32, 613, 80001-80008, HTTP 429 -> RateLimited  (retry_at from the usage headers)
     1, 2, HTTP 5xx, timeouts, connection   -> Unreachable
+    1 "Please reduce the amount of data"   -> TooMuchData (an Unreachable: see with_smaller_pages)
     100 and other refusals of one call     -> Refused      (e.g. hiding the Page's own comment)
     anything unparsable                    -> BadPayload
 """
@@ -23,8 +24,8 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -32,13 +33,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import facebook
 import requests
 
-from connectors.base import CheckResult, Usage, utcnow
+from connectors.base import CheckResult, FetchResult, Usage, utcnow
 from connectors.errors import (
     AuthError,
     BadPayload,
     ConnectorError,
     RateLimited,
     Refused,
+    TooMuchData,
     Unreachable,
 )
 from connectors.http import session_for
@@ -161,6 +163,9 @@ def map_error(
         return AuthError(
             _("The access token is expired, revoked or lacks a permission (Graph error "
               "{code}): {message}").format(code=code, message=message), code=code)
+    if code == 1 and "reduce the amount of data" in message.lower():
+        return TooMuchData(_("The platform finds the answer asked for too large (Graph error "
+                             "1): {message}").format(message=message), code=code)
     if code in TRANSIENT_CODES or (status is not None and status >= 500):
         return Unreachable(_("The platform has a temporary problem (Graph error {code}): "
                              "{message}").format(code=code, message=message), code=code)
@@ -386,3 +391,71 @@ def render_seen(old: Mapping[str, int], found: Iterable[Any], keep_from: dt.date
 
 def ceil_div(a: int, b: int) -> int:
     return math.ceil(a / b) if a else 0
+
+
+# A poll that Graph found too large asks for smaller pages, and keeps asking for them this long
+# before it tries the configured sizes again.
+SMALLER_PAGES_FOR = dt.timedelta(hours=24)
+
+
+def with_smaller_pages(
+    fetch: Callable[[tuple[int, ...]], FetchResult],
+    sizes: tuple[int, ...],
+    cursor: Mapping[str, str],
+    *,
+    client: GraphClient,
+    what: str,
+    now: dt.datetime,
+) -> FetchResult:
+    """Run one poll, ``fetch(sizes)``, asking for fewer items a page when Graph finds an answer
+    too large (error 1, "Please reduce the amount of data you're asking for").
+
+    ``sizes`` are the configured page sizes (items a page, nested items a parent...). On
+    :class:`TooMuchData` every size is halved (never below 1) and the poll starts again; the
+    smaller sizes go in the cursor (``page_sizes``, ``page_sizes_until``) so that the next polls
+    do not pay the refused call again, until ``SMALLER_PAGES_FOR`` has passed. When every size
+    is 1 already, the error goes up like any other server error. The result's ``calls`` count
+    the refused calls too.
+    """
+    calls_before = client.calls
+    until = _parse_until(cursor.get("page_sizes_until"))
+    current = sizes
+    if until is not None and until > now:
+        current = _parse_sizes(cursor.get("page_sizes"), sizes) or sizes
+    else:
+        until = None
+    while True:
+        try:
+            result = fetch(current)
+        except TooMuchData:
+            smaller = tuple(max(1, size // 2) for size in current)
+            if smaller == current:
+                raise
+            log.warning("%s: Graph finds its answer too large; asking for smaller pages "
+                        "(%s instead of %s) for the next %d hours", what,
+                        "/".join(map(str, smaller)), "/".join(map(str, current)),
+                        SMALLER_PAGES_FOR.total_seconds() // 3600)
+            current, until = smaller, now + SMALLER_PAGES_FOR
+            continue
+        if current != sizes and until is not None:
+            result.cursor["page_sizes"] = ",".join(map(str, current))
+            result.cursor["page_sizes_until"] = until.isoformat()
+        return replace(result, calls=client.calls - calls_before)
+
+
+def _parse_until(text: str | None) -> dt.datetime | None:
+    try:
+        return parse_time(text) if text else None
+    except (ValueError, BadPayload):
+        return None
+
+
+def _parse_sizes(text: str | None, limits: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Given a cursor's ``page_sizes``, return them when they fit the configured ones."""
+    try:
+        sizes = tuple(int(part) for part in (text or "").split(","))
+    except ValueError:
+        return None
+    if len(sizes) != len(limits) or any(not 1 <= s <= limit for s, limit in zip(sizes, limits, strict=True)):
+        return None
+    return sizes

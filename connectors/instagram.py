@@ -19,7 +19,9 @@ The listing's next pages and the read-on pages ride in batch requests (50 reques
 poll therefore costs L HTTP calls when the look-back window's media take L listing pages and no
 media has more new comments than its nested page holds, whatever the number P of media with new
 comments (one call up to ``max_media`` recent media); each media read on adds one request to a
-batch. Graph counts every request of a batch: L plus one per page read on.
+batch. Graph counts every request of a batch: L plus one per page read on. A listing Graph finds
+too large (error 1, "Please reduce the amount of data...") is asked for again with ``max_media``
+and ``listing_comments_limit`` halved (:func:`connectors.graph.with_smaller_pages`).
 
 Hiding is ``POST /{ig-comment-id}`` with ``hide=true|false``; a comment by the account itself
 cannot be hidden.
@@ -61,6 +63,7 @@ from connectors.graph import (
     parse_time,
     render_seen,
     utcnow,
+    with_smaller_pages,
 )
 from connectors.graph import _ as _
 from connectors.registry import register
@@ -196,7 +199,15 @@ class InstagramConnector(Connector):
 
     def fetch(self, cursor: Mapping[str, str]) -> FetchResult:
         now = utcnow()
-        calls_before = self.client.calls
+        return with_smaller_pages(
+            lambda sizes: self._fetch(cursor, now, *sizes),
+            (self.opts.max_media, self.opts.listing_comments_limit),
+            cursor, client=self.client, what=f"Instagram account {self.platform_id}", now=now)
+
+    def _fetch(self, cursor: Mapping[str, str], now: dt.datetime, max_media: int,
+               comments_limit: int) -> FetchResult:
+        """One poll with these page sizes: ``max_media`` media a page of the listing, each with
+        its ``comments_limit`` newest top-level comments."""
         overlap = dt.timedelta(seconds=self.opts.overlap_seconds)
         since = (parse_time(cursor["since"]) if cursor.get("since")
                  else now - dt.timedelta(days=self.opts.lookback_days))
@@ -294,14 +305,13 @@ class InstagramConnector(Connector):
                     "Instagram account %s: its media younger than %d days fill more than "
                     "max_media_pages = %d pages of %d; the older ones are not watched",
                     self.platform_id, self.opts.media_lookback_days,
-                    self.opts.max_media_pages, self.opts.max_media)
+                    self.opts.max_media_pages, max_media)
                 return
             # The next listing page goes first in the next batch: it can add media to read.
             pending.appendleft(("", _relative_from(next_url), listing_pages + 1, None))
 
         take_listing(self.client.request(f"{self.platform_id}/media", {
-            "fields": listing_fields(self.opts.listing_comments_limit),
-            "limit": self.opts.max_media}))
+            "fields": listing_fields(comments_limit), "limit": max_media}))
         while pending:
             jobs = [pending.popleft() for _n in range(min(MAX_BATCH, len(pending)))]
             items = [{"method": "GET", "relative_url": url} for _m, url, _p, _r in jobs]
@@ -335,7 +345,6 @@ class InstagramConnector(Connector):
                     "counts": json.dumps(new_counts, sort_keys=True)},
             posts=[p for p in posts
                    if p.platform_id in expected or fresh_count.get(p.platform_id)],
-            calls=self.client.calls - calls_before,
             usage=self.client.usage,
         )
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from connectors import registry
-from connectors.errors import AuthError, RateLimited, Refused, Unreachable
+from connectors.errors import AuthError, RateLimited, Refused, TooMuchData, Unreachable
 from connectors.facebook import FacebookConnector, FacebookOptions
 from connectors.sandbox.server import SandboxServer
 
@@ -446,3 +446,54 @@ def test_a_batch_of_more_than_50_is_refused_and_counted(page: SandboxServer) -> 
         "batch": json.dumps([{"method": "GET", "relative_url": target}] * 51)}, timeout=5)
     assert answer.status_code == 400 and answer.json()["error"]["code"] == 1
     assert graph_calls(page)[-1]["over_limit"] is True
+
+
+def test_an_answer_too_large_is_asked_again_in_smaller_pages(page: SandboxServer) -> None:
+    """Graph refuses an answer it finds too large (HTTP 500, error 1, "Please reduce the amount
+    of data you're asking for"): the poll asks again with every page size halved until Graph
+    answers, loses nothing, counts the refused calls, and keeps the smaller sizes for a day."""
+    requests.post(f"{page.url}/_sandbox/graph/limits", json={"answer_objects": 30}, timeout=5)
+    posts = [requests.post(f"{page.url}/_sandbox/posts", json={
+        "platform": "facebook", "space": PAGE, "text": f"Publication {n}",
+        "created_time": past(200 - n)}, timeout=5).json()["id"] for n in range(20)]
+    wanted = {add(page, f"commentaire {n}.{k}", post=post, created_time=past(100 - n - k / 10))
+              for n, post in enumerate(posts) for k in range(3)}
+    fb = connector(page, overlap_seconds=0)
+    before = last_seq(page)
+    first = fb.fetch({})
+    assert {c.platform_id for c in first.comments} == wanted
+    calls = graph_calls(page, before)
+    refused = [c for c in calls if c["status"] == 500]
+    # 100/25/100 (120 objects), 50/12/50 and 25/6/25 (80), 12/3/12 (48): refused; 6/1/6 passes
+    assert [c["query"]["limit"] for c in refused] == ["100", "50", "25", "12"]
+    assert first.calls == len(calls)
+    assert first.cursor["page_sizes"] == "6,1,6"
+    until = dt.datetime.fromisoformat(first.cursor["page_sizes_until"])
+    assert dt.timedelta(hours=23) < until - dt.datetime.now(dt.UTC) <= dt.timedelta(hours=24)
+
+    time.sleep(1.05)
+    fresh = add(page, "un de plus", post=posts[0])
+    time.sleep(1.05)
+    before = last_seq(page)
+    second = fb.fetch(first.cursor)  # the smaller sizes straight away: nothing refused
+    assert [c.platform_id for c in second.comments] == [fresh]
+    assert all(c["status"] == 200 for c in graph_calls(page, before))
+    assert second.cursor["page_sizes"] == "6,1,6"
+    assert second.cursor["page_sizes_until"] == first.cursor["page_sizes_until"]
+
+    # a day later the configured sizes are tried again: with nothing new the answer is small
+    before = last_seq(page)
+    third = fb.fetch(dict(second.cursor, page_sizes_until=past(1)))
+    assert third.calls == 1 and all(c["status"] == 200 for c in graph_calls(page, before))
+    assert "page_sizes" not in third.cursor and "page_sizes_until" not in third.cursor
+
+
+def test_an_answer_too_large_even_one_by_one_is_a_server_error(page: SandboxServer) -> None:
+    requests.post(f"{page.url}/_sandbox/graph/limits", json={"answer_objects": 1}, timeout=5)
+    add(page, "bonjour")
+    with pytest.raises(TooMuchData) as caught:  # an Unreachable: the daemon retries later
+        connector(page).fetch({})
+    assert isinstance(caught.value, Unreachable) and "reduce the amount" in caught.value.message
+    # a damaged cursor is read as the configured sizes
+    with pytest.raises(Unreachable):
+        connector(page).fetch({"page_sizes": "x,0", "page_sizes_until": "demain"})

@@ -323,3 +323,28 @@ def test_a_damaged_nested_page_reads_the_media(account: SandboxServer) -> None:
     result = ig.fetch(cursor)
     assert [c.platform_id for c in result.comments] == [new]
     assert len(calls_since(account, before)) == result.calls == 2
+
+
+def test_an_answer_too_large_is_asked_again_in_smaller_pages(account: SandboxServer) -> None:
+    """Graph refuses a listing it finds too large (error 1, "Please reduce the amount of data"):
+    the poll halves the media a page and the comments inside, loses nothing, and keeps the
+    smaller sizes in its cursor."""
+    requests.post(f"{account.url}/_sandbox/graph/limits", json={"answer_objects": 30}, timeout=5)
+    made = [add_media(account, n, 500 - n) for n in range(20)]
+    old = {add(account, f"bravo {n}", post=media_id, created_time=ago(100 - n))
+           for n, media_id in enumerate(made)}
+    ig = connector(account, overlap_seconds=0)
+    before = last_seq(account)
+    first = ig.fetch({})
+    assert {c.platform_id for c in first.comments} == old
+    calls = calls_since(account, before)
+    # 100/10, 50/5 and 25/2: 40 objects, refused; 12/1: 24, then the listing's second page
+    assert [c["query"]["limit"] for c in calls if c["status"] == 500] == ["100", "50", "25"]
+    assert first.calls == len(calls) == 5
+    assert first.cursor["page_sizes"] == "12,1"
+    new = {add(account, f"encore {n}.{k}", post=made[n]) for n in (0, 7, 19) for k in range(2)}
+    before = last_seq(account)
+    second = ig.fetch(first.cursor)
+    assert {c.platform_id for c in second.comments} == new
+    assert all(c["status"] == 200 for c in calls_since(account, before))
+    assert second.cursor["page_sizes"] == "12,1"

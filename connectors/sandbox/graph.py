@@ -47,7 +47,11 @@ MAX_BATCH = 50
 # Documented formulas: app (Platform) limit = 200 calls an hour per user of the app; Pages and
 # Instagram Business Use Case limit = 4800 calls in 24 hours per engaged user / impression.
 # The sandbox uses 10 app users and 1 engaged user; both are settable (docs/sandbox.md).
-DEFAULT_LIMITS = {"app_per_hour": 200 * 10, "space_per_day": 4800 * 1}
+DEFAULT_LIMITS = {"app_per_hour": 200 * 10, "space_per_day": 4800 * 1,
+                  # objects (posts or media, and their nested comments) one answer may hold;
+                  # past it Graph answers error 1, "Please reduce the amount of data..."
+                  "answer_objects": 10_000}
+TOO_MUCH_DATA = "Please reduce the amount of data you're asking for, then retry your request"
 APP_WINDOW = dt.timedelta(hours=1)
 SPACE_WINDOW = dt.timedelta(hours=24)
 ALL_FB_SCOPES = (
@@ -760,9 +764,25 @@ def feed_edge(st: SandboxState, page_id: str, params: dict[str, str], ctx: Call,
     chunk, paging = page_of(posts, lambda p: (fb_time(p.created_time), p.id), params, ctx,
                             f"{page_id}/{edge}", default_limit=25, max_limit=100, nested=False)
     result: dict[str, Any] = {"data": [render_post(st, p, specs, ctx) for p in chunk]}
+    _check_size(st, result["data"])
     if paging:
         result["paging"] = paging
     return result
+
+
+def _check_size(st: SandboxState, items: list[dict[str, Any]]) -> None:
+    """Refuse an answer of more objects than the ``answer_objects`` limit, as Graph refuses an
+    answer too large for it (HTTP 500, error 1), whatever the number of calls left."""
+    size = len(items)
+    for item in items:
+        for edge in ("comments", "replies"):
+            nested = item.get(edge)
+            if isinstance(nested, dict) and isinstance(nested.get("data"), list):
+                size += len(nested["data"])
+                size += sum(len(c.get("replies", {}).get("data", [])) for c in nested["data"]
+                            if isinstance(c.get("replies"), dict))
+    if size > _limits(st)["answer_objects"]:
+        raise GraphError(1, TOO_MUCH_DATA, status=500)
 
 
 def media_edge(st: SandboxState, user_id: str, params: dict[str, str], ctx: Call) -> dict:
@@ -773,6 +793,7 @@ def media_edge(st: SandboxState, user_id: str, params: dict[str, str], ctx: Call
     chunk, paging = page_of(posts, lambda p: (fb_time(p.created_time), p.id), params, ctx,
                             f"{user_id}/media", default_limit=25, max_limit=100, nested=False)
     result: dict[str, Any] = {"data": [render_media(st, p, specs, ctx) for p in chunk]}
+    _check_size(st, result["data"])
     if paging:
         result["paging"] = paging
     return result
@@ -1078,14 +1099,15 @@ def control_token() -> Response:
 
 @blueprint.route("/_sandbox/graph/limits", methods=["GET", "POST"])
 def control_limits() -> Response:
-    """Read or set ``{"app_per_hour": N, "space_per_day": N}``."""
+    """Read or set ``{"app_per_hour": N, "space_per_day": N, "answer_objects": N}``."""
     st = state()
     if request.method == "POST":
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not all(
             k in DEFAULT_LIMITS and isinstance(v, int) and v > 0 for k, v in body.items()
         ):
-            return _respond(400, {"error": "expected app_per_hour and/or space_per_day > 0"}, {})
+            return _respond(400, {"error": "expected app_per_hour, space_per_day and/or "
+                                           "answer_objects > 0"}, {})
         with st.locked():
             _limits(st).update(body)
     with st.locked():
