@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,10 @@ def fault(sandbox_url: str, **spec: Any) -> None:
 
 def clear_faults(sandbox_url: str) -> None:
     requests.delete(f"{sandbox_url}/_sandbox/faults", timeout=10).raise_for_status()
+
+
+def free_port() -> int:
+    """Return a TCP port of 127.0.0.1 that nothing listens on (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

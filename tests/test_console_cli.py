@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 import requests
 from sqlmodel import select
 
+from tests.support import free_port
 from watcher.cli import main
 from watcher.console import accounts
 from watcher.store.db import open_store
@@ -143,15 +143,10 @@ def test_users_refusals_are_clear_and_change_nothing(tmp_path: Path, vigie: Any)
     assert list(users(url)) == ["paul"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def test_vigie_console_serves_the_login_page_with_waitress(tmp_path: Path) -> None:
     config, _url = setup(tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     process = subprocess.Popen(
         [*VIGIE, "-c", str(config), "console", "--listen", f"127.0.0.1:{port}"],

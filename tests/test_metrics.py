@@ -9,7 +9,16 @@ from pathlib import Path
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import TOKEN, fault, make_config, make_runtime, post_comment, remote, space_toml
+from tests.support import (
+    TOKEN,
+    fault,
+    free_port,
+    make_config,
+    make_runtime,
+    post_comment,
+    remote,
+    space_toml,
+)
 from watcher.config import Config
 from watcher.daemon import Daemon
 
@@ -17,11 +26,6 @@ PAGE = "100064000000031"
 BROKEN_PAGE = "100064000000032"
 INSULT = "Ferme ta gueule, espèce de crisse d'idiot."
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -38,7 +42,7 @@ def _value(samples: dict, name: str, **labels: str) -> float | None:
 
 
 def test_metrics_follow_the_daemon_and_the_store(sandbox, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config: Config = make_config(
         tmp_path / "state",
         [space_toml("page", sandbox.url, platform_id=PAGE),

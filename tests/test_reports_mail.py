@@ -7,7 +7,6 @@ import datetime as dt
 import email
 import email.policy
 import ipaddress
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlmodel import col, select
 
 from reports import service
+from tests.support import free_port
 from watcher.store.db import Store
 from watcher.store.models import AuditEvent, Report, Space, Verdict
 
@@ -34,11 +34,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Requiring AUTH while not requiring TLS:UserWarning"  # implicit TLS, see SmtpServer
 )
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +94,7 @@ class Inbox:
 class SmtpServer:
     def __init__(self, security: str, certificate: tuple[Path, Path], port: int | None = None):
         self.security = security
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.inbox = Inbox()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(*certificate)
@@ -232,7 +227,7 @@ def test_dead_server_is_retried_and_nothing_is_lost(
     store: Store, tmp_path: Path, certificate: tuple[Path, Path], trust: None
 ) -> None:
     rd.populate(store)
-    port = _free_port()  # nothing listens here yet
+    port = free_port()  # nothing listens here yet
     settings = {"host": "localhost", "port": port, "security": "starttls", "username": "vigie",
                 "password": "env:VIGIE_TEST_SMTP_PASSWORD", "sender": "vigie@csdlj.example",
                 "timeout": 5, "max_attempts": 4}
@@ -277,7 +272,7 @@ def test_attempts_run_out_then_resend(
     store: Store, tmp_path: Path, certificate: tuple[Path, Path], trust: None
 ) -> None:
     rd.populate(store)
-    port = _free_port()
+    port = free_port()
     settings = {"host": "127.0.0.1", "port": port, "security": "none",
                 "sender": "vigie@csdlj.example", "timeout": 5, "max_attempts": 2}
     config = rd.make_config(tmp_path, smtp=settings, send_direction_digests=False)

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,11 @@ from pathlib import Path
 
 import requests
 
-from tests.support import TOKEN, remote, space_toml
+from tests.support import TOKEN, free_port, remote, space_toml
 
 PAGE = "55555555"
 VIGIE = [sys.executable, "-m", "watcher.cli"]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def config(tmp_path: Path, sandbox_url: str, enabled: bool = True) -> Path:
