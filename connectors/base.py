@@ -1,7 +1,7 @@
 """The one small interface every platform connector implements.
 
 A connector lists the new comments of one approved space since a cursor, and hides, unhides or
-deletes one comment. It is registered under a ``kind`` (the ``platform`` of a space in the
+deletes one comment (or several: ``act_many``, which Graph connectors send in batch requests). It is registered under a ``kind`` (the ``platform`` of a space in the
 configuration) by :func:`connectors.registry.register`. Connectors know nothing of the store,
 the policy or the scheduler: they turn platform payloads into :class:`RemoteComment` values and
 platform errors into :mod:`connectors.errors`.
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from connectors.errors import AuthError, ConnectorError, RateLimited
 
 
 def utcnow() -> dt.datetime:
@@ -154,6 +156,29 @@ class Connector(ABC):
     @abstractmethod
     def delete(self, comment_id: str) -> None:
         """Delete a comment for good (only where a space's configuration allows it)."""
+
+    def act_many(self, kind: str, comment_ids: Sequence[str]) -> list[ConnectorError | None]:
+        """Carry out one action (``"hide"``, ``"unhide"`` or ``"delete"``) on several comments.
+
+        Return one entry a comment, in order: None when done, else its error. After a
+        RateLimited or an AuthError (both concern every later call) nothing more is tried: the
+        comments after it get no entry, so the list may be shorter than ``comment_ids``. This
+        one acts one comment at a time; a connector that can send several actions in one
+        request (Graph batch requests) overrides it.
+        """
+        if kind not in ("hide", "unhide", "delete"):
+            raise ValueError(f"unknown action {kind!r}")
+        results: list[ConnectorError | None] = []
+        for comment_id in comment_ids:
+            try:
+                getattr(self, kind)(comment_id)
+            except ConnectorError as error:
+                results.append(error)
+                if isinstance(error, RateLimited | AuthError):
+                    break
+                continue
+            results.append(None)
+        return results
 
     @abstractmethod
     def state(self, comment_id: str) -> RemoteState:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -48,12 +48,13 @@ from connectors.base import (
     Usage,
     parse_seen,
 )
-from connectors.errors import BadPayload, Refused
+from connectors.errors import BadPayload, ConnectorError, Refused
 from connectors.graph import (
     DEFAULT_GRAPH_VERSION,
     GRAPH_VERSION_PATTERN,
     MAX_BATCH,
     GraphClient,
+    act_in_batches,
     ensure_success,
     is_gone,
     is_missing_object,
@@ -377,6 +378,19 @@ class FacebookConnector(Connector):
 
     def delete(self, comment_id: str) -> None:
         ensure_success(self.client.request(comment_id, method="DELETE"))
+
+    def act_many(self, kind: str, comment_ids: Sequence[str]) -> list[ConnectorError | None]:
+        """Hide, unhide or delete several comments, 50 to a batch request."""
+        if kind not in ("hide", "unhide", "delete"):
+            raise ValueError(f"unknown action {kind!r}")
+
+        def item(comment_id: str) -> dict[str, str]:
+            if kind == "delete":
+                return {"method": "DELETE", "relative_url": f"{self.client.version}/{comment_id}"}
+            return {"method": "POST", "relative_url": f"{self.client.version}/{comment_id}",
+                    "body": "is_hidden=" + ("true" if kind == "hide" else "false")}
+
+        return act_in_batches(self.client, comment_ids, item)
 
     def close(self) -> None:
         self.client.close()

@@ -459,3 +459,42 @@ def _parse_sizes(text: str | None, limits: tuple[int, ...]) -> tuple[int, ...] |
     if len(sizes) != len(limits) or any(not 1 <= s <= limit for s, limit in zip(sizes, limits, strict=True)):
         return None
     return sizes
+
+
+def act_in_batches(client: GraphClient, comment_ids: Sequence[str],
+                   item: Callable[[str], Mapping[str, Any]]) -> list[ConnectorError | None]:
+    """Carry out one action on several comments, 50 to a batch request (``item(comment_id)``
+    gives each request); return what :meth:`connectors.base.Connector.act_many` returns.
+
+    A batch that fails as a whole gives its error to each of its comments; after a batch that
+    met a RateLimited or an AuthError (as a whole or in one of its requests) no other batch is
+    sent.
+    """
+    results: list[ConnectorError | None] = []
+    for start in range(0, len(comment_ids), MAX_BATCH):
+        chunk = comment_ids[start:start + MAX_BATCH]
+        try:
+            answers = client.batch([item(comment_id) for comment_id in chunk])
+        except ConnectorError as error:
+            if isinstance(error, RateLimited | AuthError):
+                results.append(error)
+                return results
+            results.extend([error] * len(chunk))
+            continue
+        stop = False
+        for status, body in answers:
+            error: ConnectorError | None = None
+            if status == 0:
+                error = map_error(None, status=503)
+            elif status != 200:
+                error = map_error(body, status=status)
+            else:
+                try:
+                    ensure_success(body)
+                except ConnectorError as failed:
+                    error = failed
+            results.append(error)
+            stop = stop or isinstance(error, RateLimited | AuthError)
+        if stop:
+            return results
+    return results

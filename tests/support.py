@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterable
 from pathlib import Path
@@ -114,6 +115,22 @@ def calls(sandbox_url: str, **filters: str) -> list[dict[str, Any]]:
     response = requests.get(f"{sandbox_url}/_sandbox/calls", params=filters, timeout=10)
     response.raise_for_status()
     return response.json()["data"]
+
+
+def graph_hides(sandbox_url: str) -> list[str]:
+    """Return the ids of the comments the sandbox's Graph was asked to hide, in order (one
+    entry a request: sent alone, ``POST /{id}`` with ``is_hidden=true``, or inside a batch)."""
+    hidden: list[str] = []
+    for call in calls(sandbox_url, platform="facebook"):
+        if call["method"] != "POST":
+            continue
+        if "batch" in call["query"]:
+            for item in json.loads(call["query"]["batch"]):
+                if item.get("method") == "POST" and "is_hidden=true" in str(item.get("body")):
+                    hidden.append(item["relative_url"].split("?")[0].rsplit("/", 1)[-1])
+        elif str(call["query"].get("is_hidden")).lower() == "true":
+            hidden.append(call["path"].rstrip("/").rsplit("/", 1)[-1])
+    return hidden
 
 
 def fault(sandbox_url: str, **spec: Any) -> None:

@@ -33,3 +33,43 @@ def test_connector_declares_the_interface(kind: str) -> None:
     cls.Options()  # every option has a default
     assert cls.default_api_base_url.startswith("https://")
     assert isinstance(cls.can_delete, bool)
+
+
+class _OneByOne(Connector):
+    """A connector acting one comment at a time (the interface's own act_many)."""
+
+    kind = "test"
+    display_name = "Test"
+    default_api_base_url = "http://127.0.0.1:9"
+
+    def __init__(self, failures: dict[str, Exception]) -> None:
+        super().__init__(platform_id="p", secrets={})
+        self.failures = failures
+        self.hidden: list[str] = []
+
+    def fetch(self, cursor):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    def hide(self, comment_id: str) -> None:
+        if comment_id in self.failures:
+            raise self.failures[comment_id]
+        self.hidden.append(comment_id)
+
+    unhide = delete = hide
+
+    def state(self, comment_id: str):  # type: ignore[no-untyped-def]
+        return "unknown"
+
+    def check(self):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+
+def test_act_many_acts_in_order_and_stops_at_a_rate_limit() -> None:
+    from connectors.errors import RateLimited, Refused
+
+    refused, limited = Refused("no"), RateLimited("wait")
+    one = _OneByOne({"b": refused, "d": limited})
+    assert one.act_many("hide", ["a", "b", "c", "d", "e"]) == [None, refused, None, limited]
+    assert one.hidden == ["a", "c"]  # "e" is not tried after the rate limit
+    with pytest.raises(ValueError):
+        one.act_many("explode", ["a"])

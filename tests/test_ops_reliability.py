@@ -27,7 +27,7 @@ from tests.ops_support import (
     wait_for,
     write_config,
 )
-from tests.support import TOKEN, calls, fault, post_comment, remote, space_toml
+from tests.support import TOKEN, fault, graph_hides, post_comment, remote, space_toml
 
 pytest.importorskip("connectors.facebook")
 
@@ -58,12 +58,8 @@ def sandbox_process(tmp_path: Path):
 
 
 def _hide_posts(url: str) -> Counter:
-    """Count the hide calls made per comment (POST /{comment-id} with is_hidden=true)."""
-    counter: Counter = Counter()
-    for call in calls(url, platform="facebook"):
-        if call["method"] == "POST" and str(call["query"].get("is_hidden")).lower() == "true":
-            counter[call["path"].rstrip("/").rsplit("/", 1)[-1]] += 1
-    return counter
+    """Count the hide requests made per comment (alone or inside a batch request)."""
+    return Counter(graph_hides(url))
 
 
 @pytest.mark.timeout(1200)  # tens of Python start-ups: slow on a loaded 2-core machine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from tests.support import (
     calls,
     clear_faults,
     fault,
+    graph_hides,
     make_config,
     make_runtime,
     post_comment,
@@ -30,11 +32,8 @@ PAGE = "100064000000001"
 OTHER_PAGE = "100064000000002"
 
 
-def _hide_calls(url: str, comment_id: str) -> list[dict]:
-    return [
-        c for c in calls(url, platform="facebook")
-        if c["method"] == "POST" and c["path"].endswith(f"/{comment_id}")
-    ]
+def _hide_calls(url: str, comment_id: str) -> list[str]:
+    return [hidden for hidden in graph_hides(url) if hidden == comment_id]
 
 
 @pytest.fixture
@@ -342,3 +341,75 @@ def test_repetition_is_seen_in_a_backlog_longer_than_the_window(sandbox, enforce
     assert decisions[first] == "allow"  # the first post stays up: the message is not hidden
     assert decisions[copy] == "hide"  # a pseudonymous account's copy of it is flooding
     assert remote(sandbox.url, copy)["hidden"] and not remote(sandbox.url, first)["hidden"]
+
+
+def _batch_hide_calls(url: str) -> list[int]:
+    """The size of each batch request of hides the sandbox's Graph received."""
+    sizes = []
+    for call in calls(url, platform="facebook"):
+        if call["method"] == "POST" and "batch" in call["query"]:
+            items = json.loads(call["query"]["batch"])
+            if any("is_hidden=true" in str(item.get("body")) for item in items):
+                sizes.append(len(items))
+    return sizes
+
+
+def test_a_cycles_hides_go_in_one_batch_request(sandbox, enforce_runtime) -> None:
+    insults = [post_comment(sandbox.url, PAGE, f"{INSULT} ({n})", author_name=f"Troll {n}")
+               for n in range(5)]
+    thanks = post_comment(sandbox.url, PAGE, THANKS)
+    outcome = pipeline.poll_space(enforce_runtime, "page")
+    assert outcome.ok and all(remote(sandbox.url, cid)["hidden"] for cid in insults)
+    assert remote(sandbox.url, thanks)["hidden"] is False
+    assert _batch_hide_calls(sandbox.url) == [5]
+    with enforce_runtime.store.session() as session:
+        assert {a.state for a in session.exec(select(Action))} == {"done"}
+
+
+def test_one_refused_hide_in_a_batch_leaves_the_others_done(sandbox, enforce_runtime) -> None:
+    runtime = enforce_runtime
+    gone, kept = (post_comment(sandbox.url, PAGE, f"{INSULT} ({n})") for n in range(2))
+    pipeline.store_fetched(runtime, "page", runtime.connector("page").fetch({}))
+    pipeline.classify_pending(runtime, "page")
+    runtime.connector("page").delete(gone)  # deleted on the platform before the hide
+    assert pipeline.run_actions(runtime, "page") == 1
+    assert remote(sandbox.url, kept)["hidden"] is True
+    with runtime.store.session() as session:
+        states = {c.platform_id: a.state for a, c in session.exec(
+            select(Action, Comment).join(Comment, col(Comment.id) == Action.comment_id))}
+        errors = [a.last_error for a in session.exec(select(Action)) if a.state == "refused"]
+    assert states == {gone: "refused", kept: "done"}
+    assert errors and "100" in errors[0]
+
+
+def test_actions_are_carried_out_in_the_order_they_were_asked(sandbox, enforce_runtime) -> None:
+    """Consecutive actions of one kind go together, in order: the system's hide, then an
+    administrator's restore, then the same administrator hiding it again, leave it hidden."""
+    runtime = enforce_runtime
+    insult = post_comment(sandbox.url, PAGE, INSULT)
+    other = post_comment(sandbox.url, PAGE, f"{INSULT} (bis)")
+    pipeline.store_fetched(runtime, "page", runtime.connector("page").fetch({}))
+    pipeline.classify_pending(runtime, "page")
+    with runtime.store.session() as session:
+        row = session.exec(select(Comment).where(Comment.platform_id == insult)).one()
+        session.add(Action(comment_id=row.id, kind="unhide", requested_by="admin"))
+    with runtime.store.session() as session:
+        session.add(Action(comment_id=row.id, kind="hide", requested_by="admin"))
+    assert pipeline.run_actions(runtime, "page") == 4
+    assert remote(sandbox.url, insult)["hidden"] is True
+    assert remote(sandbox.url, other)["hidden"] is True
+    assert _batch_hide_calls(sandbox.url) == [2, 1]
+
+
+def test_a_rate_limit_on_the_batch_puts_every_hide_back(sandbox, enforce_runtime) -> None:
+    runtime = enforce_runtime
+    insults = [post_comment(sandbox.url, PAGE, f"{INSULT} ({n})") for n in range(3)]
+    pipeline.store_fetched(runtime, "page", runtime.connector("page").fetch({}))
+    pipeline.classify_pending(runtime, "page")
+    fault(sandbox.url, platform="facebook", space=PAGE, kind="error", code=32, count=1)
+    assert pipeline.run_actions(runtime, "page") == 0
+    with runtime.store.session() as session:
+        actions = session.exec(select(Action)).all()
+    assert len(actions) == 3 and {a.state for a in actions} == {"requested"}
+    assert all(a.next_attempt_at is not None and a.last_error for a in actions)
+    assert not any(remote(sandbox.url, cid)["hidden"] for cid in insults)

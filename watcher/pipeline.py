@@ -7,7 +7,9 @@ Crash-safety:
   ``classified`` in the same transaction;
 - an action is claimed (``requested`` → ``in_flight``) before the platform call and closed
   after it; an action found ``in_flight`` after a crash is reconciled by reading the comment's
-  state on the platform first, so no platform action is ever made twice.
+  state on the platform first, so no platform action is ever made twice. The claimed actions
+  of one kind that follow each other are sent together (``Connector.act_many``: Graph batch
+  requests of up to 50), in the order they were asked, and each is closed on its own answer.
 
 A platform error never leaves this module as an exception: it is recorded on the space
 (health, backoff) and in the poll's run row, and the other spaces go on.
@@ -16,6 +18,7 @@ A platform error never leaves this module as an exception: it is recorded on the
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -32,6 +35,7 @@ from connectors.errors import (
     ConnectorError,
     RateLimited,
     Refused,
+    Unreachable,
 )
 from watcher import audit
 from watcher.config import SpaceConfig
@@ -445,14 +449,18 @@ def run_actions(runtime: Runtime, space_id: str | None = None, *, recover: bool 
 
 
 def _run_space_actions(runtime: Runtime, sid: str, recover: bool) -> int:
+    """Carry out one space's due actions: claim them one by one (an action left in flight by a
+    crash is first looked at on the platform), then act on the claimed ones of each kind
+    together (``Connector.act_many``: Graph sends them 50 to a batch request)."""
     space = runtime.config.space(sid)
     done = 0
+    claimed: list[tuple[Action, Comment]] = []
+    stopped: ConnectorError | SecretError | None = None  # a rate limit or a revoked token
     for action, comment in _pending_actions(runtime, sid, recover):
         action_id = action.id or 0
         if space.mode != "enforce" and action.requested_by == "system":
             _finish(runtime, action_id, "refused", error=_("observe mode"))
             continue
-        claimed = False
         try:
             connector = runtime.connector(sid)
             if action.state == "in_flight":
@@ -467,36 +475,59 @@ def _run_space_actions(runtime: Runtime, sid: str, recover: bool) -> int:
                         .where(Action.__table__.c.id == action_id)
                         .values(state="requested")
                     )
-            with runtime.store.session() as session:
-                claimed = _claim(session, action_id, runtime.clock())
-            if not claimed:
-                continue  # another worker took it
-            getattr(connector, action.kind)(comment.platform_id)
-        except RateLimited as error:
-            if claimed:
-                _release(runtime, action_id, str(error),
-                         error.retry_at or runtime.clock() + dt.timedelta(minutes=15))
-            break  # the platform asks us to wait: no more calls for this space now
-        except Refused as error:
-            if claimed:
-                _finish(runtime, action_id, "refused", error=str(error))
-            continue
-        except (AuthError, SecretError) as error:
-            if claimed:
-                _release(runtime, action_id, str(error), runtime.clock() + dt.timedelta(minutes=10))
-            _mark_unhealthy(runtime, sid, str(error))
+        except (RateLimited, AuthError, SecretError) as error:
+            stopped = error
             break
-        except ConnectorError as error:
-            if claimed:
-                attempts = action.attempts + 1
-                if attempts >= runtime.config.scheduler.max_action_attempts:
-                    _finish(runtime, action_id, "failed", error=str(error))
-                else:
-                    _release(runtime, action_id, str(error), runtime.clock() + _backoff(attempts))
-            continue
-        _finish(runtime, action_id, "done")
-        done += 1
+        except ConnectorError:
+            continue  # could not look: the action stays in flight, looked at again later
+        with runtime.store.session() as session:
+            if _claim(session, action_id, runtime.clock()):
+                claimed.append((action, comment))
+            # else: another worker took it
+    # Consecutive actions of one kind go together; the order of the actions is kept (a restore
+    # asked after a hide is carried out after it).
+    for kind, group in itertools.groupby(claimed, key=lambda pair: pair[0].kind):
+        items = list(group)
+        results: list[ConnectorError | None] = []
+        if stopped is None:
+            try:
+                results = runtime.connector(sid).act_many(
+                    kind, [comment.platform_id for _action, comment in items])
+            except SecretError as error:
+                stopped = error
+        for index, (action, _comment) in enumerate(items):
+            if index < len(results):
+                error = results[index]
+                if error is None:
+                    _finish(runtime, action.id or 0, "done")
+                    done += 1
+                    continue
+                if isinstance(error, RateLimited | AuthError):
+                    stopped = stopped or error
+            else:  # not tried: after a rate limit or a refused token
+                error = stopped or Unreachable(_("The platform gave no answer for this action."))
+            _settle_failure(runtime, action, error)
+    if isinstance(stopped, AuthError | SecretError):
+        _mark_unhealthy(runtime, sid, str(stopped))
     return done
+
+
+def _settle_failure(runtime: Runtime, action: Action, error: ConnectorError | SecretError) -> None:
+    """Record what became of a claimed action that was not done."""
+    action_id = action.id or 0
+    now = runtime.clock()
+    if isinstance(error, RateLimited):
+        _release(runtime, action_id, str(error), error.retry_at or now + dt.timedelta(minutes=15))
+    elif isinstance(error, AuthError | SecretError):
+        _release(runtime, action_id, str(error), now + dt.timedelta(minutes=10))
+    elif isinstance(error, Refused):
+        _finish(runtime, action_id, "refused", error=str(error))
+    else:
+        attempts = action.attempts + 1
+        if attempts >= runtime.config.scheduler.max_action_attempts:
+            _finish(runtime, action_id, "failed", error=str(error))
+        else:
+            _release(runtime, action_id, str(error), now + _backoff(attempts))
 
 
 def _release(runtime: Runtime, action_id: int, error: str, retry_at: dt.datetime) -> None:
