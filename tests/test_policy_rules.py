@@ -70,6 +70,13 @@ def test_official_contact_details_are_allowed() -> None:
         assert verdict.action == "allow", (text, verdict)
 
 
+def test_allow_listed_idioms_stay_up_and_the_words_alone_do_not() -> None:
+    for text in ("Lâche pas, t'es capable!", "Apportez des tapettes à mouches pour le camp",
+                 "Le prof avait la gueule de bois, selon lui, après le party des Fêtes"):
+        assert judge(text).action == "allow", text
+    assert judge("T'es juste une tapette").action == "hide"
+
+
 @pytest.mark.parametrize("content, message", [
     ('[[rule]]\nid = "x"\ncategory = "nope"\nweight = 0.5\nterms = ["a"]\nmessage_fr = "a"\nmessage_en = "a"\n', "unknown category"),
     ('[[rule]]\nid = "x"\ncategory = "illegal"\nkind = "pattern"\nweight = 0.5\npatterns = ["("]\nmessage_fr = "a"\nmessage_en = "a"\n', "bad pattern"),
