@@ -201,3 +201,14 @@ def test_a_model_that_corroborates_the_rules_hides_what_either_alone_would_queue
     assert judge("Quelle journée, franchement", pol=agreeing).action == "review"
     # negated, the rules' doubt stays a doubt whatever the model says
     assert judge("Vous n'êtes pas des incompétents", pol=agreeing).action != "hide"
+
+
+def test_tes_in_capitals_is_the_special_education_technician_not_you_are() -> None:
+    # TES: technicien·ne en éducation spécialisée, a staff role in every school
+    assert judge("On a besoin de plus de TES pour les élèves autistes, les classes débordent"
+                 ).action == "allow"
+    assert judge("Les TES font un travail extraordinaire avec les enfants handicapés"
+                 ).action == "allow"
+    # "t'es" without its apostrophe, in small letters or shouted, is still "you are"
+    assert judge("tes un attardé mental").action == "hide"
+    assert judge("TES UN ATTARDÉ MENTAL").action == "hide"

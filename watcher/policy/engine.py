@@ -286,6 +286,19 @@ _KEY = operator.itemgetter(1)  # Token.key
 _START = operator.itemgetter(2)  # Token.start
 
 
+def _cue_keys(norm: Normalized, seq: list[Token], keys: list[str], key_set: set[str]) -> list[str]:
+    """The keys context cues are found in: the tokens' keys, but for "TES" written in capitals
+    in a comment that is not shouted, the acronym of a special-education technician
+    (technicien·ne en éducation spécialisée), not "t'es" (you are)."""
+    if "tes" not in key_set or "TES" not in norm.original:
+        return keys
+    letters = [c for c in norm.original if c.isalpha()]
+    if sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        return keys  # all capitals: "TES" may be "t'es" shouted
+    return [("tes.acronym" if key == "tes" and norm.excerpt(token.start, token.end) == "TES"
+             else key) for key, token in zip(keys, seq, strict=True)]
+
+
 class _Scan:
     """One comment's tokens and context cues, computed once."""
 
@@ -299,7 +312,7 @@ class _Scan:
             self.key_set.update(map(_KEY, self.joined))
         self.starts: list[int] = list(map(_START, self.seq))
         self.cues: dict[str, list[tuple[int, int]]] = {}
-        for a, b, name in policy.cues.find(self.keys):
+        for a, b, name in policy.cues.find(_cue_keys(norm, self.seq, self.keys, self.key_set)):
             self.cues.setdefault(name, []).append((a, b))
         for spans in self.cues.values():
             spans.sort()
