@@ -212,3 +212,13 @@ def test_tes_in_capitals_is_the_special_education_technician_not_you_are() -> No
     # "t'es" without its apostrophe, in small letters or shouted, is still "you are"
     assert judge("tes un attardé mental").action == "hide"
     assert judge("TES UN ATTARDÉ MENTAL").action == "hide"
+
+
+def test_a_mild_insult_among_words_of_affection_is_queued_not_hidden() -> None:
+    for text in ("t'es con mdr je t'adore 😂", "T'es niaiseux mon chum, haha, merci pour le lift!",
+                 "hahaha t'es ben niaiseuse, j'te love ma belle"):
+        assert judge(text).action == "review", text
+    # without affection, or a strong insult, or sarcasm: hidden as before
+    assert judge("t'es con mdr").action == "hide"
+    assert judge("Ma belle, t'es une grosse salope").action == "hide"
+    assert judge("Merci pour rien, gang de caves").action == "hide"

@@ -5,7 +5,8 @@
 the thresholds and the loaded policy all come in through ``context``.
 
 Per category the rules give a score (noisy-or of the matched rules' weights, each weight set by
-the context of the match: who is targeted, negation, quotation or counter-speech, joy), the model
+the context of the match: who is targeted, negation, quotation or counter-speech, joy, affection
+for the person teased), the model
 gives a calibrated probability, and the two combine as ``1 - (1 - rules) * (1 - 0.6 * model)``:
 as a rule the model alone can ask for a review, never hide. One exception, measured by corpus
 cross-validation and on the held-out set (docs/evaluation.md): when the model is very confident
@@ -71,6 +72,7 @@ SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or n
 NEGATED = 0.15
 QUOTED = 0.12
 JOYFUL = 0.4
+AFFECTIONATE = 0.45  # a mild insult among words of affection: a review, never a hide
 EVIDENCE_FLOOR = 0.2
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _SOURCE_POLICY = REPO_ROOT / "config" / "policy"
@@ -78,7 +80,7 @@ _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 # The shipped rules: the source tree's config/policy, or where a packaged install put them.
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
-                 "reporting", "condemning", "joy", "things", "waste", "institution")
+                 "reporting", "condemning", "joy", "things", "waste", "institution", "affection")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?]")
@@ -534,6 +536,12 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
             and any(b <= first or a >= last for a, b in scan.cues.get("joy", ())[:50]):
         weight *= JOYFUL
         hit.note = hit.note or "joy"
+    if rule.category == "diffamation_irrespect" and rule.severity in ("low", "medium") \
+            and not hit.suppressed and "affection" in scan.cues:
+        # friendly teasing: at most a review, and the model may not hide it either
+        weight = min(weight, AFFECTIONATE)
+        hit.suppressed = True
+        hit.note = "affection"
     hit.weight = weight
 
 
@@ -541,6 +549,7 @@ _NOTES = {
     "quoted": (" (cité ou dénoncé)", " (quoted or denounced)"),
     "negated": (" (nié)", " (negated)"),
     "joy": (" (joie ou emphase)", " (joy or emphasis)"),
+    "affection": (" (taquinerie affectueuse ?)", " (affectionate teasing?)"),
 }
 
 
