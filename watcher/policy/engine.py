@@ -6,8 +6,8 @@ the thresholds and the loaded policy all come in through ``context``.
 
 Per category the rules give a score (noisy-or of the matched rules' weights, each weight set by
 the context of the match: who is targeted, negation, quotation or counter-speech, joy, affection
-for the person teased), the model
-gives a calibrated probability, and the two combine as ``1 - (1 - rules) * (1 - 0.6 * model)``:
+for the person teased), the model gives a calibrated probability, and the two combine as
+``1 - (1 - rules) * (1 - 0.6 * model)``:
 as a rule the model alone can ask for a review, never hide. One exception, measured by corpus
 cross-validation and on the held-out set (docs/evaluation.md): when the model is very confident
 (probability >= ``MODEL_CONFIDENT``, 0.9) of an insult, discrimination or illegal content, and the
