@@ -84,6 +84,7 @@ def test_allow_listed_idioms_stay_up_and_the_words_alone_do_not() -> None:
     ('[[rule]]\nid = "x"\ncategory = "illegal"\nweight = 0.5\nterms = ["a"]\nmessage_fr = "a"\nmessage_en = "a"\ncolour = 1\n', "unknown key"),
     ("[[rule]\nbroken", "not valid TOML"),
     ('[[extend]]\nrule = "nope"\nterms = ["a"]\n', "unknown rule"),
+    ('[[rule]]\nid = "x"\ncategory = "illegal"\nkind = "pattern"\nweight = 0.5\npatterns = ["a"]\ntriggers = ["abonnez-vous"]\nmessage_fr = "a"\nmessage_en = "a"\n', "one word"),
 ])
 def test_invalid_rule_files_are_refused_clearly(tmp_path: Path, content: str, message: str) -> None:
     (tmp_path / "bad.toml").write_text(content, encoding="utf-8")

@@ -160,6 +160,13 @@ def _rule(data: dict[str, Any], path: Path, defines: dict[str, str] | None = Non
     check = data.get("check", "")
     if check not in ("", "phone", "email", "nas", "url"):
         raise _error(path, f"{where}: check must be phone, email, nas or url")
+    triggers = frozenset(fold(t) for t in _strings(data.get("triggers"), path, where))
+    split = sorted(t for t in triggers if " " in t or not t)
+    if split:
+        # a trigger is compared with one word of the comment: "j'ai" or "abonnez-vous" would
+        # never be present, and the rule would never wake on it
+        raise _error(path, f"{where}: a trigger must be one word (without apostrophe or "
+                           f"hyphen): {', '.join(repr(t) for t in split)}")
     return Rule(
         id=rule_id,
         category=category,
@@ -171,7 +178,7 @@ def _rule(data: dict[str, Any], path: Path, defines: dict[str, str] | None = Non
         terms=tuple(t for t in (fold(term) for term in terms) if t),
         patterns=tuple(patterns),
         on=on,
-        triggers=frozenset(fold(t) for t in _strings(data.get("triggers"), path, where)),
+        triggers=triggers,
         target=target,
         negatable=bool(data.get("negatable", True)),
         quotable=bool(data.get("quotable", True)),
