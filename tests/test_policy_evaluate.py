@@ -33,14 +33,14 @@ def measure(name: str) -> Result:
 
 def test_mlma_regression_floor() -> None:
     result = measure("mlma_fr")
-    assert result.false_hide_rate <= 0.06
-    assert result.balanced_accuracy >= 0.58
+    assert result.false_hide_rate <= 0.05
+    assert result.balanced_accuracy >= 0.60
 
 
 def test_cyberagression_regression_floor() -> None:
     result = measure("cyberagression_fr")
-    assert result.false_hide_rate <= 0.03
-    assert result.balanced_accuracy >= 0.61
+    assert result.false_hide_rate <= 0.025
+    assert result.balanced_accuracy >= 0.63
 
 
 def test_youtube_spam_regression_floor() -> None:
@@ -57,7 +57,6 @@ def test_sms_spam_regression_floor() -> None:  # auxiliary set: no target, a flo
     assert result.false_hide_rate <= 0.02
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (5.05% false flags, 48 of 951): see docs/evaluation.md")
 def test_youtube_spam_false_flag_target() -> None:
     assert measure("youtube_spam").false_flag_rate <= 0.05
 
@@ -72,7 +71,7 @@ def test_cyberagression_balanced_accuracy_target() -> None:
     assert measure("cyberagression_fr").balanced_accuracy >= 0.80
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (83.1% flagged): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (80.2% flagged): see docs/evaluation.md")
 def test_youtube_spam_recall_target() -> None:
     assert measure("youtube_spam").recall_flagged >= 0.85
 
@@ -101,11 +100,11 @@ def test_heldout_acceptable_french_targets(path: Path) -> None:
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_regression_floor(path: Path) -> None:
     result = heldout(path)
-    assert result.recall_flagged >= 0.73, result
-    assert result.recall_hidden >= 0.51, result
+    assert result.recall_flagged >= 0.79, result
+    assert result.recall_hidden >= 0.64, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 75.7% flagged, 53.9% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 81.1% flagged, 66.5% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:
