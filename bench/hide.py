@@ -29,6 +29,7 @@ from bench.common import (
     Row,
     Settings,
     config_text,
+    hide_times,
     page_credentials,
     page_secrets,
     parse_at,
@@ -52,18 +53,6 @@ def _free_port() -> int:
 def _calls(server: SandboxServer) -> list[Any]:
     with server.state.locked() as st:
         return list(st.calls)
-
-
-def _hide_times(server: SandboxServer, ids: set[str]) -> dict[str, float]:
-    """Comment id → UNIX time of its successful hide call, from the sandbox's call log."""
-    out: dict[str, float] = {}
-    for call in _calls(server):
-        if call.method != "POST" or call.status != 200:
-            continue
-        target = call.path.rstrip("/").rsplit("/", 1)[-1]
-        if target in ids and str(call.query.get("is_hidden", "")).lower() == "true":
-            out.setdefault(target, parse_at(call.at))
-    return out
 
 
 def _feed_calls(server: SandboxServer) -> dict[str, list[float]]:
@@ -126,12 +115,12 @@ def run_polling(settings: Settings, workdir: Path) -> list[Row]:
                 posted[comment.id] = (page, time.time())
             ids = set(posted)
             try:
-                wait_for(lambda: len(_hide_times(server, ids)) >= len(ids),
+                wait_for(lambda: len(hide_times(server, ids)) >= len(ids),
                          timeout=interval + 120, step=0.5, what="every comment hidden")
             except TimeoutError:
                 pass  # reported as comments not hidden
             daemon.check_alive()
-        hidden = _hide_times(server, ids)
+        hidden = hide_times(server, ids)
         feeds = _feed_calls(server)
     to_hide: list[float] = []
     overhead: list[float] = []
@@ -250,11 +239,11 @@ def run_webhook(settings: Settings, workdir: Path) -> list[Row]:
                 response.raise_for_status()
             ids = set(posted)
             try:
-                wait_for(lambda: len(_hide_times(server, ids)) >= len(ids), timeout=60,
+                wait_for(lambda: len(hide_times(server, ids)) >= len(ids), timeout=60,
                          step=0.2, what="every comment hidden")
             except TimeoutError:
                 pass
-        hidden = _hide_times(server, ids)
+        hidden = hide_times(server, ids)
     to_hide = [hidden[c] - posted[c] for c in hidden]
     section = "2 time to hide (webhook)"
     p99 = percentile(to_hide, 99) if to_hide else float("inf")

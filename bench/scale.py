@@ -29,9 +29,9 @@ from bench.common import (
     ScratchPostgres,
     Settings,
     config_text,
+    hide_times,
     page_credentials,
     page_secrets,
-    parse_at,
     percentile,
     postgres_available,
     space_block,
@@ -165,7 +165,7 @@ def run(settings: Settings, workdir: Path) -> list[Row]:
             wall = time.monotonic() - t0
             engine.dispose()
         runs = _poll_runs(db_path, since_wall=time.time() - wall)
-        hidden_at = _hide_times(server)
+        hidden_at = hide_times(server)
     settings.extra["scale_samples"] = samples
     bad = {cid: at for cid, (lit, at) in load.posted.items() if lit}
     to_hide = [hidden_at[c] - at for c, at in bad.items() if c in hidden_at]
@@ -256,16 +256,6 @@ def _poll_runs(db_path: Path, since_wall: float) -> dict[str, Any]:
                 durations.append(run.finished_at.timestamp() - started)
     store.dispose()
     return {"count": count, "failed": failed, "durations": durations, "gaps": gaps}
-
-
-def _hide_times(server: SandboxServer) -> dict[str, float]:
-    out = {}
-    with server.state.locked() as st:
-        for call in st.calls:
-            if call.method == "POST" and call.status == 200 and \
-                    str(call.query.get("is_hidden", "")).lower() == "true":
-                out.setdefault(call.path.rstrip("/").rsplit("/", 1)[-1], parse_at(call.at))
-    return out
 
 
 def _sizes(settings: Settings, db_path: Path, comments: int, workdir: Path) -> list[Row]:
