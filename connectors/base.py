@@ -90,6 +90,7 @@ class FetchResult:
 
 
 RemoteState = Literal["visible", "hidden", "deleted", "unknown"]
+ACTIONS = ("hide", "unhide", "delete")  # what Connector.act_many carries out
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ class Connector(ABC):
         one acts one comment at a time; a connector that can send several actions in one
         request (Graph batch requests) overrides it.
         """
-        if kind not in ("hide", "unhide", "delete"):
+        if kind not in ACTIONS:
             raise ValueError(f"unknown action {kind!r}")
         results: list[ConnectorError | None] = []
         for comment_id in comment_ids:

@@ -381,16 +381,7 @@ class FacebookConnector(Connector):
 
     def act_many(self, kind: str, comment_ids: Sequence[str]) -> list[ConnectorError | None]:
         """Hide, unhide or delete several comments, 50 to a batch request."""
-        if kind not in ("hide", "unhide", "delete"):
-            raise ValueError(f"unknown action {kind!r}")
-
-        def item(comment_id: str) -> dict[str, str]:
-            if kind == "delete":
-                return {"method": "DELETE", "relative_url": f"{self.client.version}/{comment_id}"}
-            return {"method": "POST", "relative_url": f"{self.client.version}/{comment_id}",
-                    "body": "is_hidden=" + ("true" if kind == "hide" else "false")}
-
-        return act_in_batches(self.client, comment_ids, item)
+        return act_in_batches(self.client, kind, comment_ids, "is_hidden")
 
     def close(self) -> None:
         self.client.close()

@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import facebook
 import requests
 
-from connectors.base import CheckResult, FetchResult, Usage, utcnow
+from connectors.base import ACTIONS, CheckResult, FetchResult, Usage, utcnow
 from connectors.errors import (
     AuthError,
     BadPayload,
@@ -461,15 +461,26 @@ def _parse_sizes(text: str | None, limits: tuple[int, ...]) -> tuple[int, ...] |
     return sizes
 
 
-def act_in_batches(client: GraphClient, comment_ids: Sequence[str],
-                   item: Callable[[str], Mapping[str, Any]]) -> list[ConnectorError | None]:
-    """Carry out one action on several comments, 50 to a batch request (``item(comment_id)``
-    gives each request); return what :meth:`connectors.base.Connector.act_many` returns.
+def act_in_batches(client: GraphClient, kind: str, comment_ids: Sequence[str],
+                   hide_field: str) -> list[ConnectorError | None]:
+    """Hide, unhide or delete several comments, 50 to a batch request; return what
+    :meth:`connectors.base.Connector.act_many` returns. ``hide_field`` is the platform's
+    write field (Facebook ``is_hidden``, Instagram ``hide``).
 
     A batch that fails as a whole gives its error to each of its comments; after a batch that
     met a RateLimited or an AuthError (as a whole or in one of its requests) no other batch is
     sent.
     """
+    if kind not in ACTIONS:
+        raise ValueError(f"unknown action {kind!r}")
+
+    def item(comment_id: str) -> dict[str, str]:
+        url = f"{client.version}/{comment_id}"
+        if kind == "delete":
+            return {"method": "DELETE", "relative_url": url}
+        return {"method": "POST", "relative_url": url,
+                "body": f"{hide_field}={'true' if kind == 'hide' else 'false'}"}
+
     results: list[ConnectorError | None] = []
     for start in range(0, len(comment_ids), MAX_BATCH):
         chunk = comment_ids[start:start + MAX_BATCH]
