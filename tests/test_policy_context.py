@@ -222,3 +222,17 @@ def test_a_mild_insult_among_words_of_affection_is_queued_not_hidden() -> None:
     assert judge("t'es con mdr").action == "hide"
     assert judge("Ma belle, t'es une grosse salope").action == "hide"
     assert judge("Merci pour rien, gang de caves").action == "hide"
+
+
+def test_held_back_matches_count_once_however_many_there_are() -> None:
+    # Two rules (French and English lexicons) each match "idiot" twice, all among words of
+    # affection: the heaviest held-back match decides, they do not add up to a hide.
+    text = "t'es un idiot mais t'es mon idiot préféré 😘"
+    verdict = judge(text)
+    assert verdict.action == "review", (verdict.scores, verdict.rule_ids)
+    assert verdict.scores["diffamation_irrespect"] < default_thresholds().hide("diffamation_irrespect")
+    # a slur quoted three times to denounce it is no more a use of it than once
+    assert judge("Mon gars se fait traiter de « fif », de « fif » pis encore de « fif », "
+                 "c'est inacceptable.").action != "hide"
+    # a held-back match does not excuse an open one
+    assert judge("t'es mon idiot préféré, mais là t'es un ostie de cave").action == "hide"

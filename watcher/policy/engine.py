@@ -6,7 +6,8 @@ the thresholds and the loaded policy all come in through ``context``.
 
 Per category the rules give a score (noisy-or of the matched rules' weights, each weight set by
 the context of the match: who is targeted, negation, quotation or counter-speech, joy, affection
-for the person teased), the model gives a calibrated probability, and the two combine as
+for the person teased; matches so held back count once, by the heaviest, however many there
+are, since denouncing a slur twice is no more a use of it than once), the model gives a calibrated probability, and the two combine as
 ``1 - (1 - rules) * (1 - 0.6 * model)``:
 as a rule the model alone can ask for a review, never hide. One exception, measured by corpus
 cross-validation and on the held-out set (docs/evaluation.md): when the model is very confident
@@ -629,10 +630,16 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
     rule_scores = dict.fromkeys(CATEGORY_IDS, 0.0)
     suppressed: dict[str, bool] = dict.fromkeys(CATEGORY_IDS, False)
     by_category: dict[str, list[float]] = {c: [] for c in CATEGORY_IDS}
+    held: dict[str, float] = {}  # quoted, negated or affectionate: they count once, not together
     for hit in hits:
-        by_category[hit.rule.category].append(hit.weight)
+        category = hit.rule.category
         if hit.suppressed:
-            suppressed[hit.rule.category] = True
+            suppressed[category] = True
+            held[category] = max(held.get(category, 0.0), hit.weight)
+        else:
+            by_category[category].append(hit.weight)
+    for category, weight in held.items():
+        by_category[category].append(weight)
     for category, weights in by_category.items():
         if weights:  # none: the score stays 0.0, what _noisy_or(()) gives
             rule_scores[category] = _noisy_or(weights)
