@@ -16,6 +16,9 @@ ACCEPTABLE = [
     "Ma fille s'est fait dire « retourne dans ton pays » dans l'autobus.",
     "Traiter un enfant de mongol, c'est de l'intimidation.",
     "Calling a student a faggot is hate speech and it has no place here.",
+    "He was called a 'retard' in gym class and nobody did anything.",
+    "Mon gars se fait appeler 'fif' dans l'autobus depuis septembre.",
+    "Un élève a écrit « t'es une conne » sur le casier de ma fille.",
     # negation
     "T'es pas un idiot, t'as juste eu une mauvaise journée.",
     "C'est pas un idiot, c'est mon voisin, et il a raison sur les autobus.",
@@ -70,6 +73,10 @@ LITIGIOUS = [
     ("Les musulmans faut tous les déporter", "discrimination"),
     ("On va faire de ta vie un enfer", "diffamation_irrespect"),
     ("T'as des belles boules pour une fille de secondaire 1.", "diffamation_irrespect"),
+    # quotation marks around an insult said to someone do not excuse it
+    ("T'es un « cave »", "diffamation_irrespect"),
+    ('You are a "loser"', "diffamation_irrespect"),
+    ("Ce prof est un 'connard'", "diffamation_irrespect"),
 ]
 
 # Acceptable, but a number not in the allow-list or a group statement may still be reviewed:

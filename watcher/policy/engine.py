@@ -321,6 +321,10 @@ class _Scan:
             spans.sort()
         self.cue_starts: dict[str, list[int]] = {}  # filled when first needed
         self.quotes = [m.start() for m in re.finditer(r'"', norm.text)] if '"' in norm.text else []
+        # 'word' in single quotes: an opening quote that no letter precedes (not the elision of
+        # "l'école"), a closing one that no letter follows, a few words apart
+        self.single_quoted = [m.span() for m in _SINGLE_QUOTED.finditer(norm.text)] \
+            if "'" in norm.text else []
         self.allowed_spans: list[tuple[int, int]] | None = None
 
     def token_at(self, position: int) -> int:
@@ -366,11 +370,15 @@ class _Scan:
         after = text[end:].lstrip()
         return (not before or before[-1] in ",.!?:;-") and (not after or after[0] in ",.!?;")
 
-    def quoted(self, start: int) -> bool:
+    def quoted(self, start: int) -> int:
+        """Where the quotation holding position ``start`` opens, or -1 when it is not quoted."""
         before = bisect.bisect_left(self.quotes, start)
-        return before % 2 == 1 and before < len(self.quotes)
+        if before % 2 == 1 and before < len(self.quotes):
+            return self.quotes[before - 1]
+        return next((a for a, b in self.single_quoted if a < start < b), -1)
 
 
+_SINGLE_QUOTED = re.compile(r"(?<![a-z0-9])'[a-z0-9*#][^'\n]{0,40}?'(?![a-z0-9])")
 # Words that make contact details personal even next to an institution's name, as token keys
 # (normalized: double letters squeezed, so "personnel" is "personel").
 _PRIVATE = frozenset(t.key for t in tokens(normalize(
@@ -522,7 +530,12 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         weight *= 0.85
     direct = scan.cue_ending_in("direct", first - 2, first)
     if rule.quotable and not raw_rule:
-        quoted = scan.quoted(hit.start)
+        # a word in quotes is mentioned, not used, unless said to someone outside the quotation
+        # ("t'es un « cave »", but not "il a écrit « t'es une conne »")
+        opening = scan.quoted(hit.start)
+        quoted = opening >= 0 and not (
+            (direct or scan.cue_ending_in("copulas", first, first))
+            and first > 0 and scan.starts[first - 1] < opening)
         reported = scan.cue_in("reporting", first - 8, first) or scan.cue_in("condemning", last, last + 8)
         if quoted or (reported and not direct):
             weight *= QUOTED
