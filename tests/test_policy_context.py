@@ -243,3 +243,16 @@ def test_held_back_matches_count_once_however_many_there_are() -> None:
                  "c'est inacceptable.").action != "hide"
     # a held-back match does not excuse an open one
     assert judge("t'es mon idiot préféré, mais là t'es un ostie de cave").action == "hide"
+
+
+def test_a_warning_against_a_scam_is_never_hidden_and_an_advert_dressed_as_one_is_reviewed() -> None:
+    for text in ("Attention parents : un texto dit que vous avez gagné un iPad avec le lien "
+                 "bit.ly/xyz, c'est une arnaque, ne cliquez pas.",
+                 "Beware of texts saying your parcel is held at customs, it's a scam, never click."):
+        assert judge(text).action != "hide", text
+    # a spammer's disguise does not pass unseen, and an advert that merely denies being a scam
+    # is hidden as before
+    assert judge("Beware of fake giveaways: real ones never ask for your card. "
+                 "Win $500 at bit.ly/win500 now!").action == "review"
+    assert judge("Free iPhone giveaway, this is not a scam, click bit.ly/abc").action == "hide"
+    assert judge("Gagnez un iPad! Pas une arnaque, cliquez ici bit.ly/abc").action == "hide"

@@ -74,6 +74,7 @@ NEGATED = 0.15
 QUOTED = 0.12
 JOYFUL = 0.4
 AFFECTIONATE = 0.45  # a mild insult among words of affection: a review, never a hide
+WARNING = 0.45  # an advert or link inside a warning against scams: a review, never a hide
 EVIDENCE_FLOOR = 0.2
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _SOURCE_POLICY = REPO_ROOT / "config" / "policy"
@@ -81,7 +82,8 @@ _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 # The shipped rules: the source tree's config/policy, or where a packaged install put them.
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
-                 "reporting", "condemning", "joy", "things", "waste", "institution", "affection")
+                 "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
+                 "scam_warning")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?]")
@@ -550,6 +552,12 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
             and any(b <= first or a >= last for a, b in scan.cues.get("joy", ())[:50]):
         weight *= JOYFUL
         hit.note = hit.note or "joy"
+    if rule.category == "commercial_pourriel" and not hit.suppressed and "scam_warning" in scan.cues:
+        # a warning about a scam names what it warns against ("c'est une arnaque, ne cliquez pas
+        # sur le lien"); a spammer may dress an advert as one, so a person looks: a review at most
+        weight = min(weight, WARNING)
+        hit.suppressed = True
+        hit.note = "warning"
     if rule.category == "diffamation_irrespect" and rule.severity in ("low", "medium") \
             and not hit.suppressed and "affection" in scan.cues:
         # friendly teasing: at most a review, and the model may not hide it either
@@ -564,6 +572,7 @@ _NOTES = {
     "negated": (" (nié)", " (negated)"),
     "joy": (" (joie ou emphase)", " (joy or emphasis)"),
     "affection": (" (taquinerie affectueuse ?)", " (affectionate teasing?)"),
+    "warning": (" (mise en garde contre une arnaque ?)", " (a warning against a scam?)"),
 }
 
 
