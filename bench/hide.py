@@ -142,8 +142,8 @@ def run_polling(settings: Settings, workdir: Path) -> list[Row]:
         Row(section, "overhead p50 (cycle start → hidden)", round(percentile(overhead, 50), 3),
             "s"),
         Row(section, "overhead p99 (cycle start → hidden)", round(percentile(overhead, 99), 3),
-            "s", note=f"{per_cycle:.1f} litigious comments per space per cycle, hidden one "
-            "after the other"),
+            "s", note=f"{per_cycle:.1f} litigious comments per space per cycle, hidden "
+            "together in batch requests"),
         Row(section, "cycle start lateness p99 (gap − interval)",
             round(percentile(late, 99), 3) if late else "n/a", "s",
             note="scheduler delay beyond the interval"),
