@@ -177,6 +177,8 @@ def test_a_very_confident_model_hides_only_given_a_target() -> None:
     assert judge("T'es pas une honte, franchement", pol=confident).action == "review"
     assert judge("Il m'a dit que t'étais une honte", pol=confident).action == "review"
     assert judge("Bravo, t'es une championne", pol=confident).action == "review"
+    assert judge("yo gros, t'es où? le bus part", pol=confident).action == "review"
+    assert judge("t'es ben drôle je t'adore", pol=confident).action == "review"
     # never certainty: lenient thresholds at 1.0 are never reached by the model
     lenient = dataclasses.replace(default_thresholds(),
                                   by_category={c: (1.0, 1.0) for c in default_thresholds().by_category})

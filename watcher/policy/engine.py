@@ -612,13 +612,13 @@ def _model_target(scan: _Scan, category: str) -> bool:
 
     Second person or direct address, or a staff role. A protected group alone is not one: most
     mentions of a group are neutral. Any reporting, condemning or negation cue (someone quoted, a
-    slur denounced, "n'est pas") or, for insults, a word of joy withholds it. Without a target the
+    slur denounced, "n'est pas") or, for insults, a word of joy or affection withholds it. Without a target the
     model stays capped at ``MODEL_WEIGHT``.
     """
     if category not in MODEL_TARGETED_CATEGORIES or any(
             name in scan.cues for name in ("reporting", "condemning", "negations")):
         return False
-    if category == "diffamation_irrespect" and "joy" in scan.cues:
+    if category == "diffamation_irrespect" and ("joy" in scan.cues or "affection" in scan.cues):
         return False
     return any(name in scan.cues for name in ("person", "direct", "roles"))
 
