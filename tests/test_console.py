@@ -420,7 +420,7 @@ def test_bulk_on_every_item_of_a_filter(client: Any, store: Store) -> None:
 
 @pytest.mark.parametrize("status", ["todo", "hidden", "pending", "confirmed", "all"])
 def test_queue_reads_no_table_whole_on_sqlite(store: Store, config: Config, status: str) -> None:
-    """Every statement of the queue finds its rows through an index (migration 0004).
+    """Every statement of the queue finds its rows through an index (migrations 0004 and 0005).
 
     SQLite has no statistics here, as in service; a ``SCAN`` of comments or verdicts is a read
     of the whole store (the queue once took half a second at 50,000 comments).
