@@ -216,7 +216,7 @@ class Recorder:
 
     def _note(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
               executemany: bool) -> None:
-        if self.on and not executemany and re.match(r"\s*(SELECT|UPDATE|DELETE)", statement,
+        if self.on and not executemany and re.match(r"\s*(SELECT|WITH|UPDATE|DELETE)", statement,
                                                     re.I):
             self.seen.setdefault(statement, parameters)
 

@@ -420,7 +420,7 @@ def test_bulk_on_every_item_of_a_filter(client: Any, store: Store) -> None:
 
 @pytest.mark.parametrize("status", ["todo", "hidden", "pending", "confirmed", "all"])
 def test_queue_reads_no_table_whole_on_sqlite(store: Store, config: Config, status: str) -> None:
-    """Every statement of the queue finds its rows through an index (migration 0004).
+    """Every statement of the queue finds its rows through an index (migrations 0004 and 0005).
 
     SQLite has no statistics here, as in service; a ``SCAN`` of comments or verdicts is a read
     of the whole store (the queue once took half a second at 50,000 comments).
@@ -510,3 +510,105 @@ def test_queue_holds_exactly_its_items_for_every_state(store: Store, config: Con
             assert found == {i for i, f in facts.items() if in_queue(*f) and wanted(*f)}, status
             page = review.queue(db, review.QueueFilter(status=status), None, dt.UTC)
             assert page.total == len(found), status
+
+
+def test_queue_pages_and_counts_match_its_definition(store: Store, config: Config) -> None:
+    """Items, order (newest first, then by id), pages and counts per space of ``review.queue``
+    and ``review.filtered_ids``, for every status and with each filter, are those its definition
+    gives when computed in Python over every comment: however the statements are written and
+    whatever index answers them, what the moderators see does not change."""
+    import random
+
+    from watcher.console import review
+
+    seed_spaces(store, config)
+    rng = random.Random(7)
+    spaces = [space.id for space in config.spaces]
+    states = ("visible", "hidden", "deleted")
+    reviews = ("none", "none", "pending", "confirmed", "restored", "false_alarm", "reclassified")
+    decisions = (None, "allow", "hide", "review", "observe_hide", "observe_review")
+    categories = ("diffamation_irrespect", "commercial_pourriel")
+    start = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+    facts: dict[int, dict[str, Any]] = {}
+    with store.session() as db:
+        for n in range(260):
+            # a few hours only, so that many comments share a time and the id breaks the tie
+            when = start + dt.timedelta(days=rng.randrange(6), hours=rng.randrange(3))
+            fact = {"space": rng.choice(spaces), "state": rng.choice(states),
+                    "status": rng.choice(reviews), "decision": rng.choice(decisions),
+                    "categories": rng.sample(categories, rng.randrange(3)), "when": when,
+                    "label": rng.choice((None, None, None, *categories))}
+            comment = Comment(space_id=fact["space"], platform="facebook", platform_id=f"d{n}",
+                              text=f"Commentaire {n}", created_time=when, classified=True,
+                              platform_state=fact["state"], review_status=fact["status"])
+            db.add(comment)
+            db.flush()
+            if fact["decision"] is not None:
+                db.add(Verdict(comment_id=comment.id or 0, action="review",
+                               decision=fact["decision"], mode="enforce",
+                               categories=fact["categories"], classifier_version="t"))
+            if fact["label"] is not None:
+                db.add(ReviewLabel(comment_id=comment.id or 0, label=fact["label"],
+                                   decided_by="admin:test"))
+            facts[comment.id or 0] = fact
+
+    def in_queue(f: dict[str, Any]) -> bool:
+        return (f["state"] in ("hidden", "deleted") or f["status"] != "none"
+                or f["decision"] in ("hide", "review", "observe_hide"))
+
+    def waiting(f: dict[str, Any]) -> bool:
+        return f["status"] == "pending" or (
+            f["status"] == "none" and f["decision"] in ("review", "observe_hide"))
+
+    def of_status(f: dict[str, Any], status: str) -> bool:
+        if status == "todo":
+            return f["status"] in ("none", "pending") and (f["state"] == "hidden" or waiting(f))
+        if status == "hidden":
+            return f["state"] == "hidden"
+        if status == "pending":
+            return waiting(f)
+        return status == "all" or f["status"] == status
+
+    def expected(flt: Any, allowed: set[str] | None) -> tuple[list[int], list[tuple[str, int]]]:
+        chosen = [
+            (f["when"], i, f["space"]) for i, f in facts.items()
+            if in_queue(f) and of_status(f, flt.status)
+            and (allowed is None or f["space"] in allowed)
+            and (not flt.category or f["label"] == flt.category
+                 or (f["decision"] is not None and flt.category in f["categories"]))
+            and (not flt.date_from or f["when"].date() >= flt.date_from)
+            and (not flt.date_to or f["when"].date() <= flt.date_to)
+        ]
+        counts: dict[str, int] = {}
+        for _when, _i, space in chosen:
+            counts[space] = counts.get(space, 0) + 1
+        ordered = [i for when, i, space in sorted(chosen, reverse=True)
+                   if not flt.space or space == flt.space]
+        return ordered, sorted(counts.items())
+
+    filters = [
+        {}, {"space": "ecole-b"}, {"category": "commercial_pourriel"},
+        {"date_from": dt.date(2026, 11, 3), "date_to": dt.date(2026, 11, 4)},
+        {"space": "ecole-a", "category": "diffamation_irrespect"},
+    ]
+    checked = 0
+    with store.session() as db:
+        for status in review.STATUSES:
+            for extra in filters:
+                for allowed in (None, {"ecole-a"}):
+                    flt = review.QueueFilter(status=status, **extra)
+                    ordered, counts = expected(flt, allowed)
+                    assert review.filtered_ids(db, flt, allowed, dt.UTC, limit=10_000) == ordered, (status, extra, allowed)
+                    pages = max(1, -(-len(ordered) // PAGE_SIZE))
+                    for number in range(1, pages + 2):  # and one past the end: the last page
+                        page = review.queue(db, review.QueueFilter(
+                            status=status, page=number, **extra), allowed, dt.UTC)
+                        shown = min(number, pages)
+                        assert (page.total, page.pages, page.page) == (len(ordered), pages, shown)
+                        assert page.counts == counts, (status, extra, allowed)
+                        assert [row.comment.id for row in page.rows] == ordered[
+                            (shown - 1) * PAGE_SIZE:shown * PAGE_SIZE], (status, extra, number)
+                        assert all(row.verdict is None or row.verdict.comment_id == row.comment.id
+                                   for row in page.rows)
+                        checked += len(page.rows)
+    assert checked > 1000

@@ -113,20 +113,12 @@ def test_models_and_migrations_agree(store: Store) -> None:
     assert differences == []
 
 
-def test_upgrade_from_0003_indexes_the_queue_and_the_report(database_url: str) -> None:
-    """A store at 0003_bench gains the queue's and the report's indexes, its rows intact."""
-    old = _store_at(database_url, "0003_bench")
-    new_indexes = {
-        "comments": "ix_comments_state_review",
-        "verdicts": "ix_verdicts_decision",
-        "actions": "ix_actions_kind_state_done",
-    }
+def _indexes(store: Store, table: str) -> set[str]:
+    return {index["name"] for index in sa.inspect(store.engine).get_indexes(table)}
 
-    def indexes(table: str) -> set[str]:
-        return {index["name"] for index in sa.inspect(old.engine).get_indexes(table)}
 
-    assert not any(name in indexes(table) for table, name in new_indexes.items())
-    with old.engine.begin() as connection:
+def _add_hidden_pending_comment(store: Store) -> None:
+    with store.engine.begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO spaces (id, platform, platform_id, name, owner, mode, health, "
             "consecutive_failures, active, created_at) VALUES ('s1', 'facebook', '1', 'S', 'O', "
@@ -138,12 +130,45 @@ def test_upgrade_from_0003_indexes_the_queue_and_the_report(database_url: str) -
             "'facebook', 'c1', 'x', '{}', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00', "
             "true, 'hidden', 'pending')"
         )
-    before, after = old.upgrade()
-    assert before == "0003_bench" and after == old.head_revision()
-    assert all(name in indexes(table) for table, name in new_indexes.items())
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "added", "dropped"),
+    [
+        (
+            "0003_bench",
+            "0004_queue_report_indexes",
+            {("comments", "ix_comments_state_review"), ("verdicts", "ix_verdicts_decision"),
+             ("actions", "ix_actions_kind_state_done")},
+            set(),
+        ),
+        (
+            "0004_queue_report_indexes",
+            "0005_queue_covering_indexes",
+            {("comments", "ix_comments_status_queue"), ("comments", "ix_comments_state_queue")},
+            {("comments", "ix_comments_review_status"), ("comments", "ix_comments_state_review")},
+        ),
+    ],
+)
+def test_upgrade_indexes_the_queue_and_the_report(
+    database_url: str, start: str, end: str, added: set[tuple[str, str]],
+    dropped: set[tuple[str, str]],
+) -> None:
+    """A store at ``start`` gains (and loses) the queue's and the report's indexes at ``end``,
+    its rows intact, and goes back."""
+    old = _store_at(database_url, start)
+
+    def present(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {(table, name) for table, name in pairs if name in _indexes(old, table)}
+
+    assert present(added) == set() and present(dropped) == dropped
+    _add_hidden_pending_comment(old)
+    _migrate(old, database_url, end)
+    assert old.current_revision() == end
+    assert present(added) == added and present(dropped) == set()
     with old.session() as session:
         comment = session.exec(select(Comment)).one()
     assert (comment.platform_state, comment.review_status) == ("hidden", "pending")
-    _migrate(old, database_url, "0003_bench", down=True)  # and back
-    assert not any(name in indexes(table) for table, name in new_indexes.items())
+    _migrate(old, database_url, start, down=True)  # and back
+    assert present(added) == set() and present(dropped) == dropped
     old.dispose()

@@ -87,8 +87,11 @@ class Comment(SQLModel, table=True):
         sa.Index("ix_comments_pending", "space_id", "created_time", "id",
                  sqlite_where=sa.text("classified IS 0"),
                  postgresql_where=sa.text("classified IS false")),
-        # The console queue's hidden comments not yet decided (migration 0004).
-        sa.Index("ix_comments_state_review", "platform_state", "review_status"),
+        # The console queue's parts, counted and paged from the index alone (migration 0005;
+        # they replace ix_comments_review_status and 0004's ix_comments_state_review).
+        sa.Index("ix_comments_status_queue", "review_status", "created_time", "id", "space_id"),
+        sa.Index("ix_comments_state_queue", "platform_state", "review_status", "created_time",
+                 "id", "space_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -109,7 +112,7 @@ class Comment(SQLModel, table=True):
     # What we know of its state on the platform: visible | hidden | deleted
     platform_state: str = Field(default="visible", max_length=10)
     # Human review: none | pending | confirmed | restored | false_alarm | reclassified
-    review_status: str = Field(default="none", max_length=14, index=True)
+    review_status: str = Field(default="none", max_length=14)
     # Set when retention purged the text and author (counts are kept).
     purged_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
