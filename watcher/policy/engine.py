@@ -7,8 +7,8 @@ the thresholds and the loaded policy all come in through ``context``.
 Per category the rules give a score (noisy-or of the matched rules' weights, each weight set by
 the context of the match: who is targeted, negation, quotation or counter-speech, joy, affection
 for the person teased; matches so held back count once, by the heaviest, however many there
-are, since denouncing a slur twice is no more a use of it than once), the model gives a calibrated probability, and the two combine as
-``1 - (1 - rules) * (1 - 0.6 * model)``:
+are, since denouncing a slur twice is no more a use of it than once), the model gives a
+calibrated probability, and the two combine as ``1 - (1 - rules) * (1 - 0.6 * model)``:
 as a rule the model alone can ask for a review, never hide. One exception, measured by corpus
 cross-validation and on the held-out set (docs/evaluation.md): when the model is very confident
 (probability >= ``MODEL_CONFIDENT``, 0.9) of an insult, discrimination or illegal content, and the
@@ -612,8 +612,8 @@ def _model_target(scan: _Scan, category: str) -> bool:
 
     Second person or direct address, or a staff role. A protected group alone is not one: most
     mentions of a group are neutral. Any reporting, condemning or negation cue (someone quoted, a
-    slur denounced, "n'est pas") or, for insults, a word of joy or affection withholds it. Without a target the
-    model stays capped at ``MODEL_WEIGHT``.
+    slur denounced, "n'est pas") or, for insults, a word of joy or affection withholds it.
+    Without a target the model stays capped at ``MODEL_WEIGHT``.
     """
     if category not in MODEL_TARGETED_CATEGORIES or any(
             name in scan.cues for name in ("reporting", "condemning", "negations")):
