@@ -343,27 +343,17 @@ def store_size_bytes(store: Any) -> int:
 
 def hide_times(server: Any, ids: set[str] | None = None) -> dict[str, float]:
     """Comment id → UNIX time of its hide request, from a sandbox server's call log (only the
-    comments of ``ids`` when given): sent alone (``POST /{id}`` with ``is_hidden=true``) or
-    inside a batch request (a cycle's hides go together), whose call time is then the hide's."""
+    comments of ``ids`` when given): sent alone or inside a batch request (a cycle's hides go
+    together), whose call time is then the hide's."""
+    from connectors.sandbox.graph import hidden_ids
+
     out: dict[str, float] = {}
     with server.state.locked() as st:
         calls = list(st.calls)
     for call in calls:
-        if call.method != "POST" or call.status != 200:
+        if call.status != 200:
             continue
-        if "batch" in call.query:
-            try:
-                items = json.loads(call.query["batch"])
-            except (TypeError, ValueError):
-                continue
-            for item in items if isinstance(items, list) else ():
-                if (isinstance(item, dict) and item.get("method") == "POST"
-                        and "is_hidden=true" in str(item.get("body"))):
-                    target = str(item.get("relative_url", "")).split("?")[0].rsplit("/", 1)[-1]
-                    if ids is None or target in ids:
-                        out.setdefault(target, parse_at(call.at))
-            continue
-        target = call.path.rstrip("/").rsplit("/", 1)[-1]
-        if (ids is None or target in ids) and str(call.query.get("is_hidden", "")).lower() == "true":
-            out.setdefault(target, parse_at(call.at))
+        for target in hidden_ids(call.method, call.path, call.query):
+            if ids is None or target in ids:
+                out.setdefault(target, parse_at(call.at))
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Iterable
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import requests
 
+from connectors.sandbox.graph import hidden_ids
 from connectors.sandbox.spaces import space_toml as sandbox_space_toml
 from watcher.config import Config, parse_config
 from watcher.runtime import Runtime
@@ -120,17 +120,8 @@ def calls(sandbox_url: str, **filters: str) -> list[dict[str, Any]]:
 def graph_hides(sandbox_url: str) -> list[str]:
     """Return the ids of the comments the sandbox's Graph was asked to hide, in order (one
     entry a request: sent alone, ``POST /{id}`` with ``is_hidden=true``, or inside a batch)."""
-    hidden: list[str] = []
-    for call in calls(sandbox_url, platform="facebook"):
-        if call["method"] != "POST":
-            continue
-        if "batch" in call["query"]:
-            for item in json.loads(call["query"]["batch"]):
-                if item.get("method") == "POST" and "is_hidden=true" in str(item.get("body")):
-                    hidden.append(item["relative_url"].split("?")[0].rsplit("/", 1)[-1])
-        elif str(call["query"].get("is_hidden")).lower() == "true":
-            hidden.append(call["path"].rstrip("/").rsplit("/", 1)[-1])
-    return hidden
+    return [target for call in calls(sandbox_url, platform="facebook")
+            for target in hidden_ids(call["method"], call["path"], call["query"])]
 
 
 def fault(sandbox_url: str, **spec: Any) -> None:

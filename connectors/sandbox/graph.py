@@ -72,6 +72,25 @@ class GraphVersionConverter(BaseConverter):
     regex = r"v\d{1,2}\.\d{1,2}"
 
 
+def hidden_ids(method: str, path: str, query: dict[str, Any]) -> list[str]:
+    """Given a recorded Graph call (``/_sandbox/calls``), return the ids of the comments it asked
+    Facebook to hide, in order: ``POST /{id}`` with ``is_hidden=true``, or the like requests
+    inside a batch. For the tests and benchmarks that read the call log."""
+    if method != "POST":
+        return []
+    if "batch" not in query:
+        hidden = str(query.get("is_hidden", "")).lower() == "true"
+        return [path.rstrip("/").rsplit("/", 1)[-1]] if hidden else []
+    try:
+        items = json.loads(query["batch"])
+    except (TypeError, ValueError):
+        return []
+    return [str(item.get("relative_url", "")).split("?")[0].rsplit("/", 1)[-1]
+            for item in (items if isinstance(items, list) else ())
+            if isinstance(item, dict) and item.get("method") == "POST"
+            and "is_hidden=true" in str(item.get("body"))]
+
+
 @blueprint.record_once
 def _add_converter(setup: Any) -> None:
     setup.app.url_map.converters["graphver"] = GraphVersionConverter

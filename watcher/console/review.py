@@ -218,11 +218,10 @@ def queue(
     requested = max(1, flt.page)
 
     def page_of(number: int) -> Any:
-        shown = select(items.c.id, items.c.created_time)
+        shown = _newest_first(items)
         if flt.space:
             shown = shown.where(items.c.space_id == flt.space)
-        return (shown.order_by(items.c.created_time.desc(), items.c.id.desc())
-                .offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE).subquery("page"))
+        return shown.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE).subquery("page")
 
     shown = page_of(requested)
     both = sa.union_all(

@@ -323,10 +323,7 @@ class _Scan:
             spans.sort()
         self.cue_starts: dict[str, list[int]] = {}  # filled when first needed
         self.quotes = [m.start() for m in re.finditer(r'"', norm.text)] if '"' in norm.text else []
-        # 'word' in single quotes: an opening quote that no letter precedes (not the elision of
-        # "l'école"), a closing one that no letter follows, a few words apart
-        self.single_quoted = [m.span() for m in _SINGLE_QUOTED.finditer(norm.text)] \
-            if "'" in norm.text else []
+        self.single_quoted: list[tuple[int, int]] | None = None  # found when first needed
         self.allowed_spans: list[tuple[int, int]] | None = None
 
     def token_at(self, position: int) -> int:
@@ -377,6 +374,13 @@ class _Scan:
         before = bisect.bisect_left(self.quotes, start)
         if before % 2 == 1 and before < len(self.quotes):
             return self.quotes[before - 1]
+        if self.single_quoted is None:
+            # 'word' in single quotes: an opening quote that no letter precedes (not the elision
+            # of "l'école"), a closing one that no letter follows, a few words apart. Most French
+            # comments hold an apostrophe, few a quotable match: looked for only then.
+            text = self.norm.text
+            self.single_quoted = [m.span() for m in _SINGLE_QUOTED.finditer(text)] \
+                if "'" in text else []
         return next((a for a, b in self.single_quoted if a < start < b), -1)
 
 
