@@ -258,3 +258,18 @@ def test_a_warning_against_a_scam_is_never_hidden_and_an_advert_dressed_as_one_i
                  "Win $500 at bit.ly/win500 now!").action == "review"
     assert judge("Free iPhone giveaway, this is not a scam, click bit.ly/abc").action == "hide"
     assert judge("Gagnez un iPad! Pas une arnaque, cliquez ici bit.ly/abc").action == "hide"
+
+
+def test_insults_asked_as_questions_or_after_colloquial_copulas_aim_at_someone() -> None:
+    rules = rules_only()
+    for text in ("es-tu con ou tu fais exprès?", "Êtes-vous tous des imbéciles à la direction?",
+                 "c'est des vrais caves qui gèrent cette école",
+                 "c'est juste des incapables au centre de services",
+                 # "une pas fine" is a noun: it does not negate the insult after it
+                 "elle, c'est une pas fine pis une menteuse"):
+        assert judge(text, pol=rules).action == "hide", text
+    for text in ("es-tu sérieux? c'est génial!", "c'est des vrais champions, nos joueurs!",
+                 "c'est pas des caves, c'est des parents inquiets",
+                 "T'es pas un idiot, t'as juste eu une mauvaise journée.",
+                 "une belle cave à vin pour l'encan de la fondation"):
+        assert judge(text, pol=rules).action == "allow", text
