@@ -273,3 +273,13 @@ def test_insults_asked_as_questions_or_after_colloquial_copulas_aim_at_someone()
                  "T'es pas un idiot, t'as juste eu une mauvaise journée.",
                  "une belle cave à vin pour l'encan de la fondation"):
         assert judge(text, pol=rules).action == "allow", text
+
+
+def test_an_exclamation_pointing_at_someone_and_an_insult_naming_a_staff_member_aim_at_them() -> None:
+    rules = rules_only()
+    for text in ("quelle conne celle-là", "quel cave lui", "What an idiot he is",
+                 "imbécile de chauffeur, il a failli écraser un enfant"):
+        assert judge(text, pol=rules).action == "hide", text
+    for text in ("quelle journée celle-là!", "Quelle idée stupide, elle ne tient pas debout.",
+                 "quel idiot de règlement sur les bottes"):
+        assert judge(text, pol=rules).action == "allow", text

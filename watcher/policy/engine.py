@@ -83,7 +83,7 @@ _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
-                 "scam_warning", "not_negations")
+                 "scam_warning", "not_negations", "pointers")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?]")
@@ -360,6 +360,9 @@ class _Scan:
                     return True
         return False
 
+    def cue_starting_at(self, name: str, index: int) -> bool:
+        return any(a == index for a, _ in self._near(name, index, index + 1))
+
     def cue_ending_in(self, name: str, lo: int, hi: int) -> bool:
         return any(lo <= b <= hi for _, b in self._near(name, lo, hi + 1))
 
@@ -395,6 +398,7 @@ _SINGLE_QUOTED = re.compile(r"(?<![a-z0-9])'[a-z0-9*#][^'\n]{0,40}?'(?![a-z0-9])
 _PRIVATE = frozenset(t.key for t in tokens(normalize(
     "cell cellulaire perso personnel personnelle maison chez residence home domicile prive "
     "privee personal private").text))
+_OF = frozenset(("de", "d"))  # "imbécile de chauffeur": the insult names the staff member after it
 MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
 
 
@@ -519,7 +523,10 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                       and not literal
                       and (scan.cue_in("roles", first - 5, first - 1)
                            or scan.cue_in("person", first - 4, first - 1)))
-                  or (scan.cue_ending_in("exclamations", first, first) and scan.ends_clause(hit.end))
+                  or (scan.cue_ending_in("exclamations", first, first)
+                      and (scan.ends_clause(hit.end) or scan.cue_starting_at("pointers", last)))
+                  or (last + 1 < len(scan.keys) and scan.keys[last] in _OF
+                      and scan.cue_starting_at("roles", last + 1))
                   or (scan.vocative(hit.start, hit.end) and scan.cue_in("person", 0, len(scan.keys))))
     near = structural or scan.cue_in("person", first - 5, last + 4) \
         or scan.cue_in("roles", first - 4, last + 3)
