@@ -37,6 +37,9 @@ ACCEPTABLE = [
     "C'est ridicule d'avoir changé l'horaire des autobus sans consulter les parents.",
     "Le centre de services doit rendre des comptes sur son budget.",
     "Quelle décision stupide de couper l'activité de ski.",
+    # French words that are English insults: "retard" is a delay
+    "Le chauffeur était en retard ce matin, il faudrait corriger l'horaire.",
+    "T'es encore en retard, dépêche-toi!",
     "The board's decision to close the library at lunch is a mistake.",
     # official contact details
     "Pour joindre le secrétariat : 418 542-7551.",
