@@ -286,3 +286,21 @@ def test_an_exclamation_pointing_at_someone_and_an_insult_naming_a_staff_member_
     for text in ("quelle journée celle-là!", "Quelle idée stupide, elle ne tient pas debout.",
                  "quel idiot de règlement sur les bottes"):
         assert judge(text, pol=rules).action == "allow", text
+
+
+def test_words_followed_by_who_said_them_are_reviewed_not_hidden() -> None:
+    # a parent reporting what their child was told, without quotation marks
+    for text in ("ferme ta gueule le gros, c'est ce qu'il a dit à mon fils",
+                 "gros cave, c'est comme ça qu'il appelle mon gars depuis septembre",
+                 "T'es juste une grosse vache : voilà ce que ma fille a reçu comme message hier soir.",
+                 "sale immigré, c'est ce qu'un élève a crié à mon fils. Inacceptable.",
+                 "you are a fat loser, that's what they wrote on her locker"):
+        verdict = judge(text)
+        assert verdict.action == "review", (text, verdict.scores)
+        assert any("(propos rapportés ?)" in e.message_fr for e in verdict.evidence), text
+    # the author's own words are not reported: "c'est ce que je pense", "c'est ce qu'il faut dire"
+    for text in ("t'es un cave, c'est ce que je pense de toi", "t'es un cave, c'est ce qu'il faut dire",
+                 "Une gang d'imbéciles, voilà ce qu'on a à la tête du centre."):
+        assert judge(text).action == "hide", text
+    # a threat so reported still alerts a person at once
+    assert judge("je vais te tuer, c'est ce qu'il a écrit à ma fille").alert

@@ -75,6 +75,7 @@ QUOTED = 0.12
 JOYFUL = 0.4
 AFFECTIONATE = 0.45  # a mild insult among words of affection: a review, never a hide
 WARNING = 0.45  # an advert or link inside a warning against scams: a review, never a hide
+REPORTED = 0.45  # words followed by who said them ("…, c'est ce qu'il a dit à mon fils"): a review
 EVIDENCE_FLOOR = 0.2
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _SOURCE_POLICY = REPO_ROOT / "config" / "policy"
@@ -83,7 +84,7 @@ _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
-                 "scam_warning", "not_negations", "pointers")
+                 "scam_warning", "not_negations", "pointers", "reported_after")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?]")
@@ -363,6 +364,15 @@ class _Scan:
     def cue_starting_at(self, name: str, index: int) -> bool:
         return any(a == index for a, _ in self._near(name, index, index + 1))
 
+    def cue_after_break(self, name: str, last: int) -> bool:
+        """A cue starting within ten tokens from token ``last`` (a match's end), with a clause
+        break before it: "sale immigré, c'est ce qu'un élève a crié à mon fils"."""
+        end = self.seq[last - 1].end if 0 < last <= len(self.seq) else 0
+        for a, _ in self._near(name, last, last + 10):
+            if a >= last and _CLAUSE_BREAK.search(self.norm.text, end, self.seq[a].start):
+                return True
+        return False
+
     def cue_ending_in(self, name: str, lo: int, hi: int) -> bool:
         return any(lo <= b <= hi for _, b in self._near(name, lo, hi + 1))
 
@@ -559,6 +569,13 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
             weight *= QUOTED
             hit.suppressed = True
             hit.note = "quoted"
+    if rule.quotable and not raw_rule and not hit.suppressed and "reported_after" in scan.cues \
+            and scan.cue_after_break("reported_after", last):
+        # a parent reporting what their child was told, quoted without quotation marks: a person
+        # looks (a troll may dress an insult so), but it is not hidden
+        weight = min(weight, REPORTED)
+        hit.suppressed = True
+        hit.note = "reported"
     if rule.negatable and not hit.suppressed and scan.cue_in_clause("negations", first - 4, first,
                                                                      hit.start):
         weight *= NEGATED
@@ -589,6 +606,7 @@ _NOTES = {
     "joy": (" (joie ou emphase)", " (joy or emphasis)"),
     "affection": (" (taquinerie affectueuse ?)", " (affectionate teasing?)"),
     "warning": (" (mise en garde contre une arnaque ?)", " (a warning against a scam?)"),
+    "reported": (" (propos rapportés ?)", " (reported words?)"),
 }
 
 
