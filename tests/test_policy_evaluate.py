@@ -71,7 +71,6 @@ def test_cyberagression_balanced_accuracy_target() -> None:
     assert measure("cyberagression_fr").balanced_accuracy >= 0.80
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (80.5% flagged): see docs/evaluation.md")
 def test_youtube_spam_recall_target() -> None:
     assert measure("youtube_spam").recall_flagged >= 0.85
 
@@ -100,11 +99,11 @@ def test_heldout_acceptable_french_targets(path: Path) -> None:
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_regression_floor(path: Path) -> None:
     result = heldout(path)
-    assert result.recall_flagged >= 0.79, result
-    assert result.recall_hidden >= 0.64, result
+    assert result.recall_flagged >= 0.80, result
+    assert result.recall_hidden >= 0.65, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 80.6% flagged, 67.0% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 81.1% flagged, 67.0% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:

@@ -71,6 +71,9 @@ class Model:
     intercept: np.ndarray  # (n_categories,)
     calib_a: np.ndarray  # (n_categories,)
     calib_b: np.ndarray
+    # the numerical libraries it was trained with: another release may round the last digits
+    # of the same fit differently (see built_with())
+    built_with: Mapping[str, str] = field(default_factory=dict, compare=False)
     _cache: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
     table: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)), repr=False, compare=False)
 
@@ -144,6 +147,7 @@ def load_model(path: Path | None = None) -> Model:
                 intercept=archive["intercept"].astype(np.float64),
                 calib_a=archive["calib_a"].astype(np.float64),
                 calib_b=archive["calib_b"].astype(np.float64),
+                built_with=dict(meta.get("built_with", {})),
             )
     except FileNotFoundError:
         raise ConfigError(f"{path}: no model file (build it with “vigie train”)") from None
@@ -195,6 +199,16 @@ def fit(examples: Sequence[Example]) -> Fitted:
     return Fitted(vectorizer, classifiers, counts)
 
 
+def built_with() -> dict[str, str]:
+    """The releases of the libraries a fit depends on. The same corpus gives the same model with
+    the same releases; with others, the same decisions but probabilities that may differ in the
+    seventh decimal (the weights are stored as float32)."""
+    import scipy
+    import sklearn
+
+    return {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "scipy": scipy.__version__}
+
+
 def train(examples: Sequence[Example], output: Path) -> tuple[str, dict[str, int]]:
     """Given labelled examples, fit the model, save it to ``output``; return its version and counts.
 
@@ -218,7 +232,8 @@ def train(examples: Sequence[Example], output: Path) -> tuple[str, dict[str, int
         digest.update(example.text.encode() + b"\x1f" + ",".join(sorted(example.categories)).encode() + b"\x1e")
     version = f"m{FORMAT}-{digest.hexdigest()[:10]}-{len(examples)}"
     meta = {"format": FORMAT, "version": version, "categories": categories,
-            "examples": len(examples), "positives": fitted.counts, "seed": SEED}
+            "examples": len(examples), "positives": fitted.counts, "seed": SEED,
+            "built_with": built_with()}
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("wb") as handle:
         np.savez_compressed(
