@@ -517,6 +517,14 @@ def _allowed(hit: Hit, scan: _Scan, policy: Policy, raw: str) -> bool:
     return any(a <= hit.first and hit.last <= b for a, b in scan.allowed_spans)
 
 
+def _review_at_most(hit: Hit, weight: float, cap: float, note: str) -> float:
+    """Hold a match back to a review at most (affection, a scam warning, reported words): it
+    counts once among held-back matches and the model may not hide on its own beside it."""
+    hit.suppressed = True
+    hit.note = note
+    return min(weight, cap)
+
+
 def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     """Set a hit's weight from its context: target, negation, quotation, joy."""
     rule = hit.rule
@@ -573,9 +581,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
             and scan.cue_after_break("reported_after", last):
         # a parent reporting what their child was told, quoted without quotation marks: a person
         # looks (a troll may dress an insult so), but it is not hidden
-        weight = min(weight, REPORTED)
-        hit.suppressed = True
-        hit.note = "reported"
+        weight = _review_at_most(hit, weight, REPORTED, "reported")
     if rule.negatable and not hit.suppressed and scan.cue_in_clause("negations", first - 4, first,
                                                                      hit.start):
         weight *= NEGATED
@@ -588,15 +594,11 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     if rule.category == "commercial_pourriel" and not hit.suppressed and "scam_warning" in scan.cues:
         # a warning about a scam names what it warns against ("c'est une arnaque, ne cliquez pas
         # sur le lien"); a spammer may dress an advert as one, so a person looks: a review at most
-        weight = min(weight, WARNING)
-        hit.suppressed = True
-        hit.note = "warning"
+        weight = _review_at_most(hit, weight, WARNING, "warning")
     if rule.category == "diffamation_irrespect" and rule.severity in ("low", "medium") \
             and not hit.suppressed and "affection" in scan.cues:
         # friendly teasing: at most a review, and the model may not hide it either
-        weight = min(weight, AFFECTIONATE)
-        hit.suppressed = True
-        hit.note = "affection"
+        weight = _review_at_most(hit, weight, AFFECTIONATE, "affection")
     hit.weight = weight
 
 
