@@ -236,6 +236,20 @@ def test_a_mild_insult_among_words_of_affection_is_queued_not_hidden() -> None:
     assert judge("Merci pour rien, gang de caves").action == "hide"
 
 
+def test_shut_up_among_friends_is_queued_and_said_in_anger_or_sarcasm_is_hidden() -> None:
+    # "ta gueule" with amusement at the same person is banter between friends: a person looks
+    for text in ("tg mdr t'es drôle", "ta gueule 😂 t'es trop drôle", "ftg t'es tellement drôle mdr",
+                 "hahaha ta yeule tu m'fais rire", "shut up lol you're hilarious"):
+        assert judge(text).action == "review", text
+    # in anger, with an insult, mocked ("tu penses que t'es drôle?"), or denied ("t'es pas
+    # drôle"): hidden; the teasing does not soften the strong imperatives either
+    for text in ("Ta gueule, personne t'a demandé ton avis", "ta gueule t'es rien qu'un cave",
+                 "Ferme ta gueule la prof, tu penses que t'es drôle?",
+                 "Ferme ta gueule, t'es pas drôle pantoute", "va crever mdr t'es drôle",
+                 "stfu you think you're funny?"):
+        assert judge(text).action == "hide", text
+
+
 def test_held_back_matches_count_once_however_many_there_are() -> None:
     # Two rules (French and English lexicons) each match "idiot" twice, all among words of
     # affection: the heaviest held-back match decides, they do not add up to a hide.

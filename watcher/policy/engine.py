@@ -84,7 +84,10 @@ _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
-                 "scam_warning", "not_negations", "pointers", "reported_after")
+                 "scam_warning", "not_negations", "pointers", "reported_after", "not_affection")
+# "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
+# negates nothing, "tu penses que t'es drôle?" is no affection)
+_EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?]")
@@ -322,11 +325,14 @@ class _Scan:
             self.cues.setdefault(name, []).append((a, b))
         for spans in self.cues.values():
             spans.sort()
-        if "not_negations" in self.cues and "negations" in self.cues:
-            # "une pas fine", "des pas bons": a noun made of a negation, which negates nothing
-            nominal = self.cues["not_negations"]
-            self.cues["negations"] = [(a, b) for a, b in self.cues["negations"]
-                                      if not any(c <= a and b <= d for c, d in nominal)]
+        for exclusion, name in _EXCLUSIONS:
+            if exclusion in self.cues and name in self.cues:
+                outer = self.cues[exclusion]
+                kept = [(a, b) for a, b in self.cues[name] if not any(c <= a and b <= d for c, d in outer)]
+                if kept:
+                    self.cues[name] = kept
+                else:
+                    del self.cues[name]
         self.cue_starts: dict[str, list[int]] = {}  # filled when first needed
         self.quotes = [m.start() for m in re.finditer(r'"', norm.text)] if '"' in norm.text else []
         self.single_quoted: list[tuple[int, int]] | None = None  # found when first needed
