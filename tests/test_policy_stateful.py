@@ -98,10 +98,23 @@ def test_a_long_copy_by_a_pseudonymous_account_is_hidden_and_the_original_stays(
                  author_name="Citoyenne J.").action == "allow"
 
 
+def test_a_first_copy_of_a_sentence_by_an_anonymous_account_is_queued() -> None:
+    text = "Non à la fermeture de l'école Sainte-Thérèse, nos enfants méritent mieux"
+    history = [item(text, "o1", 0.1)]
+    copy = judge(text.replace("Sainte", "Ste"), history, author_id="c1", author_name="Anonyme 418")
+    assert copy.action == "review" and "anonyme_repetitif" in copy.categories
+    # under a person's name, one copy is no campaign; nor is a short common message
+    assert judge(text, history, author_id="c2", author_name="Julie Parent").action == "allow"
+    thanks = "Bravo à toute l'équipe de robotique!"
+    assert judge(thanks, [item(thanks, "o1", 0.1)], author_id="c3",
+                 author_name="user4820193").action == "allow"
+
+
 @pytest.mark.parametrize(("name", "pseudonym"), [
     ("Citoyen Inquiet", True), ("Parent tanné 418", True), ("Jos Bleau", True), ("J. T.", True),
     ("Mélo Mélo", True), ("Monsieur X", True), ("Kevin Ouellet", False), ("Julie Parent", False),
     ("Monsieur Tremblay", False), ("Marie-Ève Côté", False), ("Li Na", False),
+    ("user4820193", True), ("citoyen_20931", True), ("Marc 418", False),
 ])
 def test_pseudonymous_display_names(name: str, pseudonym: bool) -> None:
     from watcher.policy.stateful import pseudonymous_name
