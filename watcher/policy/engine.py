@@ -39,6 +39,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
+
 from watcher.categories import BY_ID, CATEGORY_IDS
 from watcher.errors import ConfigError
 from watcher.policy import stateful
@@ -170,7 +172,7 @@ class PhraseIndex:
 class _PatternRule:
     rule: Rule
     needs: re.Pattern[str] | None
-    searches: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...]
+    searches: tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]
 
 
 @dataclass(frozen=True)
@@ -196,11 +198,26 @@ class Policy:
     trigger_bits: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     untriggered_bits: int = field(default=0, init=False, repr=False, compare=False)
 
+    # Every literal of ``searches``, found in one pass over a comment (Aho-Corasick).
+    literals: Any = field(default=None, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
-        object.__setattr__(self, "searches", tuple(
-            _PatternRule(rule, literal_probe(rule.needs) if rule.needs else None,
-                         tuple((p, required_factors(p)) for p in rule.patterns))
-            for rule in self.patterns))
+        searches = []
+        automaton = ahocorasick.Automaton()
+        for rule in self.patterns:
+            plans = []
+            for pattern in rule.patterns:
+                factors = required_factors(pattern)
+                if factors is not None:
+                    factors = frozenset(factors)
+                    for factor in factors:
+                        automaton.add_word(factor, factor)
+                plans.append((pattern, factors))
+            searches.append(_PatternRule(rule, literal_probe(rule.needs) if rule.needs else None,
+                                         tuple(plans)))
+        automaton.make_automaton()
+        object.__setattr__(self, "searches", tuple(searches))
+        object.__setattr__(self, "literals", automaton if len(automaton) else None)
         bits: dict[str, int] = {}
         untriggered = 0
         for i, rule in enumerate(self.patterns):
@@ -412,6 +429,13 @@ _OF = frozenset(("de", "d"))  # "imbécile de chauffeur": the insult names the s
 MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
 
 
+def _literals_in(policy: Policy, text: str) -> set[str]:
+    """The literals of the pattern rules' pre-filters that occur in ``text``."""
+    if policy.literals is None:
+        return set()
+    return {found for _, found in policy.literals.iter(text)}
+
+
 def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
     hits: list[Hit] = []
     seen: set[tuple[str, int]] = set()
@@ -442,6 +466,8 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                     hits.append(Hit(rule, token.start, token.end, index, index + 1, censored=True))
     digits = -1
     lowered = ""
+    present_norm: set[str] | None = None  # the literals of the pattern rules in the text
+    present_raw: set[str] | None = None
     awake = policy.untriggered_bits
     bits = policy.trigger_bits
     for key in scan.key_set:
@@ -462,14 +488,19 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                 lowered = raw.lower()
             if plan.needs.search(lowered) is None:
                 continue
-        text = raw if rule.on == "raw" else scan.norm.text
+        if rule.on == "raw":
+            text = raw
+            if present_raw is None:
+                present_raw = _literals_in(policy, raw)
+            present = present_raw
+        else:
+            text = scan.norm.text
+            if present_norm is None:
+                present_norm = _literals_in(policy, text)
+            present = present_norm
         for pattern, factors in plan.searches:
-            if factors is not None:
-                for factor in factors:
-                    if factor in text:
-                        break
-                else:
-                    continue  # none of the literals any match would contain: no match
+            if factors is not None and present.isdisjoint(factors):
+                continue  # none of the literals any match would contain: no match
             match = pattern.search(text)
             if match is None:
                 continue
