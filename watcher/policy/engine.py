@@ -39,6 +39,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
+
 from watcher.categories import BY_ID, CATEGORY_IDS
 from watcher.errors import ConfigError
 from watcher.policy import stateful
@@ -107,6 +109,9 @@ def _variants(key: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_FIRST = operator.itemgetter(0)
+
+
 class PhraseIndex:
     """Word and phrase look-up over a comment's token keys."""
 
@@ -133,25 +138,55 @@ class PhraseIndex:
                     groups = tuple(self.first[v] for v in variants if v in self.first)
                     if groups:
                         self.lookup[surface] = groups
-
-    def find(self, keys: Sequence[str]) -> list[tuple[int, int, Any]]:
-        found = []
-        lookup = self.lookup
-        for i, key in enumerate(keys):
-            groups = lookup.get(key)
-            if groups is None:
-                continue
+        # The same entries, arranged for find: per surface, the payloads of its one-word phrases,
+        # and per length of the words after the first, a dictionary from those words to their
+        # (order, payload) pairs, ``order`` being the entry's place in the surface's groups, by
+        # which matches at one position are reported (as a walk through the groups would).
+        self.plans: dict[str, tuple[list[tuple[int, Any]], dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]]]] = {}
+        for surface, groups in self.lookup.items():
+            singles: list[tuple[int, Any]] = []
+            longer: dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]] = {}
+            order = 0
             for entries in groups:
                 for rest, payload in entries:
-                    if not rest:
-                        found.append((i, i + 1, payload))
-                        continue
-                    n = len(rest)
-                    following = tuple(keys[i + 1:i + 1 + n])
-                    if following == rest or (self.inflect and len(following) == n
-                                             and following[:-1] == rest[:-1]
-                                             and rest[-1] in _variants(following[-1])):
-                        found.append((i, i + 1 + n, payload))
+                    if rest:
+                        longer.setdefault(len(rest), {}).setdefault(rest, []).append((order, payload))
+                    else:
+                        singles.append((order, payload))
+                    order += 1
+            self.plans[surface] = (singles, longer)
+
+    def find(self, keys: Sequence[str]) -> list[tuple[int, int, Any]]:
+        found: list[tuple[int, int, Any]] = []
+        plans = self.plans
+        inflect = self.inflect
+        for i, key in enumerate(keys):
+            plan = plans.get(key)
+            if plan is None:
+                continue
+            singles, longer = plan
+            if not longer:
+                found.extend([(i, i + 1, payload) for _, payload in singles])
+                continue
+            matches = [(order, i + 1, payload) for order, payload in singles]
+            for n, by_rest in longer.items():
+                following = tuple(keys[i + 1:i + 1 + n])
+                if len(following) < n:
+                    continue
+                if inflect:
+                    # what the phrase's last word may be: a variant of the comment's word
+                    head = following[:-1]
+                    for variant in _variants(following[-1]):
+                        entries = by_rest.get(head + (variant,))
+                        if entries:
+                            matches.extend([(order, i + 1 + n, payload) for order, payload in entries])
+                else:
+                    entries = by_rest.get(following)
+                    if entries:
+                        matches.extend([(order, i + 1 + n, payload) for order, payload in entries])
+            if len(matches) > 1:
+                matches.sort(key=_FIRST)
+            found.extend([(i, end, payload) for _, end, payload in matches])
         return found
 
     def find_any(self, keys: Sequence[str], key_set: set[str]) -> list[tuple[int, int, Any]]:
@@ -173,7 +208,7 @@ class PhraseIndex:
 class _PatternRule:
     rule: Rule
     needs: re.Pattern[str] | None
-    searches: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...]
+    searches: tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]
 
 
 @dataclass(frozen=True)
@@ -199,11 +234,26 @@ class Policy:
     trigger_bits: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     untriggered_bits: int = field(default=0, init=False, repr=False, compare=False)
 
+    # Every literal of ``searches``, found in one pass over a comment (Aho-Corasick).
+    literals: Any = field(default=None, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
-        object.__setattr__(self, "searches", tuple(
-            _PatternRule(rule, literal_probe(rule.needs) if rule.needs else None,
-                         tuple((p, required_factors(p)) for p in rule.patterns))
-            for rule in self.patterns))
+        searches = []
+        automaton = ahocorasick.Automaton()
+        for rule in self.patterns:
+            plans = []
+            for pattern in rule.patterns:
+                factors = required_factors(pattern)
+                if factors is not None:
+                    factors = frozenset(factors)
+                    for factor in factors:
+                        automaton.add_word(factor, factor)
+                plans.append((pattern, factors))
+            searches.append(_PatternRule(rule, literal_probe(rule.needs) if rule.needs else None,
+                                         tuple(plans)))
+        automaton.make_automaton()
+        object.__setattr__(self, "searches", tuple(searches))
+        object.__setattr__(self, "literals", automaton if len(automaton) else None)
         bits: dict[str, int] = {}
         untriggered = 0
         for i, rule in enumerate(self.patterns):
@@ -418,6 +468,25 @@ _OF = frozenset(("de", "d"))  # "imbécile de chauffeur": the insult names the s
 MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _digits(raw: str) -> int:
+    """How many characters of ``raw`` are digits (str.isdigit), counted without a call each."""
+    ascii_part = raw.encode("ascii", "ignore")
+    count = len(ascii_part) - len(ascii_part.translate(None, b"0123456789"))
+    if len(ascii_part) != len(raw):  # a few other characters may be digits too: ², ٣
+        count += sum(map(str.isdigit, _NON_ASCII.findall(raw)))
+    return count
+
+
+def _literals_in(policy: Policy, text: str) -> set[str]:
+    """The literals of the pattern rules' pre-filters that occur in ``text``."""
+    if policy.literals is None:
+        return set()
+    return {found for _, found in policy.literals.iter(text)}
+
+
 def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
     hits: list[Hit] = []
     seen: set[tuple[str, int]] = set()
@@ -448,6 +517,8 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                     hits.append(Hit(rule, token.start, token.end, index, index + 1, censored=True))
     digits = -1
     lowered = ""
+    present_norm: set[str] | None = None  # the literals of the pattern rules in the text
+    present_raw: set[str] | None = None
     awake = policy.untriggered_bits
     bits = policy.trigger_bits
     for key in scan.key_set:
@@ -460,7 +531,7 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
         rule = plan.rule
         if rule.min_digits:
             if digits < 0:
-                digits = sum(map(str.isdigit, raw))
+                digits = _digits(raw)
             if digits < rule.min_digits:
                 continue
         if plan.needs is not None:
@@ -468,14 +539,19 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                 lowered = raw.lower()
             if plan.needs.search(lowered) is None:
                 continue
-        text = raw if rule.on == "raw" else scan.norm.text
+        if rule.on == "raw":
+            text = raw
+            if present_raw is None:
+                present_raw = _literals_in(policy, raw)
+            present = present_raw
+        else:
+            text = scan.norm.text
+            if present_norm is None:
+                present_norm = _literals_in(policy, text)
+            present = present_norm
         for pattern, factors in plan.searches:
-            if factors is not None:
-                for factor in factors:
-                    if factor in text:
-                        break
-                else:
-                    continue  # none of the literals any match would contain: no match
+            if factors is not None and present.isdisjoint(factors):
+                continue  # none of the literals any match would contain: no match
             match = pattern.search(text)
             if match is None:
                 continue

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -74,13 +73,19 @@ class Model:
     # the numerical libraries it was trained with: another release may round the last digits
     # of the same fit differently (see built_with())
     built_with: Mapping[str, str] = field(default_factory=dict, compare=False)
-    _cache: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     table: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)), repr=False, compare=False)
+
+    _intercept: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    _calib_a: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    _calib_b: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "table", np.column_stack([self.idf, self.weights]))
+        for name in ("intercept", "calib_a", "calib_b"):
+            object.__setattr__(self, "_" + name, tuple(getattr(self, name).tolist()))
 
-    def _word_ids(self, word: str) -> tuple[int, ...]:
+    def _word_ids(self, word: str) -> np.ndarray:
         ids = self._cache.get(word)
         if ids is None:
             # The ids of word_grams(word), then of "w:" + word, in that order (as features()).
@@ -89,8 +94,8 @@ class Model:
             get = self.index.get
             found = [get(padded[i:i + n]) for n in (3, 4, 5) for i in range(size - n + 1)]
             found.append(get("w:" + word))
-            ids = tuple(i for i in found if i is not None)
-            if len(self._cache) > 200_000:
+            ids = np.array([i for i in found if i is not None], dtype=np.intp)
+            if len(self._cache) > 100_000:
                 self._cache.clear()
             self._cache[word] = ids
         return ids
@@ -103,27 +108,41 @@ class Model:
         """
         if words is None:
             words = _words(text)
-        cached = self._cache.get
-        ids_list: list[int] = []
-        for word in words:
-            ids = cached(word)
-            ids_list.extend(self._word_ids(word) if ids is None else ids)
+        cache = self._cache
+        try:
+            parts = [cache[word] for word in words]
+        except KeyError:
+            parts = [self._word_ids(word) for word in words]
         index = self.index
-        for a, b in zip(words, words[1:], strict=False):
-            i = index.get(f"b:{a} {b}")
-            if i is not None:
-                ids_list.append(i)
-        if ids_list:
-            counts = Counter(ids_list)
-            ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            rows = self.table[ids]  # idf, then one coefficient per category
-            values = (np.log(tf) + 1.0) * rows[:, 0]
-            decision = (values @ rows[:, 1:]) / math.sqrt(float(values @ values)) + self.intercept
-        else:
+        bigrams = [i for i in (index.get(f"b:{a} {b}") for a, b in zip(words, words[1:], strict=False))
+                   if i is not None]
+        if bigrams:
+            parts.append(np.array(bigrams, dtype=np.intp))
+        found = np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
+        size = len(found)
+        if not size:
             decision = self.intercept
-        probabilities = 1.0 / (1.0 + np.exp(self.calib_a * decision + self.calib_b))
-        return dict(zip(self.categories, probabilities.tolist(), strict=True))
+            probabilities = 1.0 / (1.0 + np.exp(self.calib_a * decision + self.calib_b))
+            return dict(zip(self.categories, probabilities.tolist(), strict=True))
+        # Term frequencies: sort the feature ids, the last of each run of equal ids is a feature.
+        found.sort()
+        last = np.empty(size, dtype=bool)
+        last[-1] = True
+        np.not_equal(found[1:], found[:-1], out=last[:-1])
+        ends = np.flatnonzero(last)
+        rows = self.table[found[ends]]  # idf, then one coefficient per category
+        if len(ends) == size:  # every feature once: sublinear tf is 1 + log(1) = 1
+            values = rows[:, 0].copy()
+        else:
+            tf = np.empty(len(ends))
+            tf[0] = ends[0] + 1
+            np.subtract(ends[1:], ends[:-1], out=tf[1:])
+            values = (np.log(tf) + 1.0) * rows[:, 0]
+        norm = math.sqrt(float(values @ values))
+        z = [a * (d / norm + i) + b for d, i, a, b
+             in zip((values @ rows[:, 1:]).tolist(), self._intercept, self._calib_a, self._calib_b,
+                    strict=True)]
+        return dict(zip(self.categories, [1.0 / (1.0 + e) for e in np.exp(z).tolist()], strict=True))
 
 
 def load_model(path: Path | None = None) -> Model:

@@ -70,7 +70,11 @@ _REPEAT3 = re.compile(r"([a-z])\1{2,}")
 # Four or more single letters, each followed by one separator: "c o n", "c.o.n", "c-o-n".
 _SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_]){3,}[a-z](?![a-z0-9*#])")
 # A word made of letter groups glued by dots, dashes or underscores: "con.nard", "f_u_ck".
-_DOTTED = re.compile(r"[a-z0-9*#]+(?:[.\-_][a-z0-9*#]+)+")
+# Anchored at the start of a run of those characters: a match starting inside a run would end
+# where the run's own match would have, so only the runs' starts are tried (same matches).
+_DOTTED = re.compile(r"(?<![a-z0-9*#])[a-z0-9*#]+(?:[.\-_][a-z0-9*#]+)+")
+_DOTTED_HINT = re.compile(r"[a-z0-9*#][.\-_][a-z0-9*#]")  # what any _DOTTED match holds
+_DOTTED_SEPARATORS = re.compile(r"[.\-_]")
 TOKEN = re.compile(r"[a-z0-9*#]*[a-z0-9][a-z0-9*#]*")
 _DOUBLE = re.compile(r"([a-z])\1+")
 
@@ -244,11 +248,12 @@ def word_tokens(normalized: str) -> list[Token]:
 def joined_tokens(normalized: str) -> list[Token]:
     """Given normalized text, return the joined forms of its dotted words ("con.nard")."""
     result: list[Token] = []
-    if "." in normalized or "-" in normalized or "_" in normalized:
+    if ("." in normalized or "-" in normalized or "_" in normalized) \
+            and _DOTTED_HINT.search(normalized) is not None:
         for match in _DOTTED.finditer(normalized):
             word = match.group(0)
             if "://" in word or word.count(".") > 6:
                 continue
-            glued = re.sub(r"[.\-_]", "", word)
+            glued = _DOTTED_SEPARATORS.sub("", word)
             result.append(Token(glued, squeeze(glued), match.start(), match.end(), joined=True))
     return result
