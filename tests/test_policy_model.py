@@ -34,12 +34,13 @@ def test_training_twice_gives_the_same_model_and_the_shipped_one(tmp_path: Path,
     assert version_a == version_b
     a, b, shipped = load_model(first), load_model(second), load_model(SHIPPED_MODEL)
     assert shipped.version == version_a, "the shipped model is stale: run `vigie train --without-store`"
-    # Bit for bit with the releases it was built with; with other releases of numpy, scipy or
-    # scikit-learn (a fresh install), the same fit rounded differently in the last float32 digits.
-    same_releases = shipped.built_with == built_with()
+    # Bit for bit within one machine; the shipped model was fitted on another, where other
+    # releases of numpy, scipy or scikit-learn, or the same releases on another CPU (their
+    # vectorised kernels), round the same fit differently in the last digits: 9e-7 was seen
+    # with identical releases on two machines of this project.
     for text in PROBES:
         assert a.predict(text) == b.predict(text)
-        assert a.predict(text) == pytest.approx(shipped.predict(text), abs=1e-9 if same_releases else 1e-5)
+        assert a.predict(text) == pytest.approx(shipped.predict(text), abs=1e-5)
 
 
 def test_fast_scoring_equals_scikit_learn(tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
