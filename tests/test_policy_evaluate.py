@@ -99,11 +99,11 @@ def test_heldout_acceptable_french_targets(path: Path) -> None:
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_regression_floor(path: Path) -> None:
     result = heldout(path)
-    assert result.recall_flagged >= 0.80, result
-    assert result.recall_hidden >= 0.65, result
+    assert result.recall_flagged >= 0.83, result
+    assert result.recall_hidden >= 0.69, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 81.1% flagged, 67.0% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 85.0% flagged, 70.9% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:
