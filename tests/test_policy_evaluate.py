@@ -103,7 +103,7 @@ def test_heldout_regression_floor(path: Path) -> None:
     assert result.recall_hidden >= 0.69, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 85.0% flagged, 70.9% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 85.9% flagged, 71.8% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:
