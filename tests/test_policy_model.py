@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from watcher.policy.model import SHIPPED_MODEL, Example, built_with, fit, load_model, train
+from watcher.policy.model import SHIPPED_MODEL, Example, fit, load_model, train
 from watcher.policy.training import read_corpus, read_review_labels
 from watcher.store.models import Comment, ReviewLabel, Space
 
