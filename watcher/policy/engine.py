@@ -129,32 +129,31 @@ class PhraseIndex:
         # Each key a comment may hold, with the entries of its variants that are in the index, in
         # _variants order. A key whose variant v is a first word is v, v+"es", v+"s", v+"x" or
         # v+"e" (what _variants strips), so these surfaces are all the keys that can match.
-        self.lookup: dict[str, tuple[list[tuple[tuple[str, ...], Any]], ...]] = {}
+        # Per surface, find reads the payloads of its one-word phrases, and per length of the
+        # words after the first, a dictionary from those words to their (order, payload) pairs,
+        # ``order`` being the entry's place among the surface's entries, by which matches at one
+        # position are reported (as a walk through the entries would).
+        self.plans: dict[str, tuple[list[tuple[int, Any]], dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]]]] = {}
         for word in self.first:
             surfaces = (word, word + "es", word + "s", word + "x", word + "e") if inflect else (word,)
             for surface in surfaces:
-                if surface not in self.lookup:
-                    variants = _variants(surface) if inflect else (surface,)
-                    groups = tuple(self.first[v] for v in variants if v in self.first)
-                    if groups:
-                        self.lookup[surface] = groups
-        # The same entries, arranged for find: per surface, the payloads of its one-word phrases,
-        # and per length of the words after the first, a dictionary from those words to their
-        # (order, payload) pairs, ``order`` being the entry's place in the surface's groups, by
-        # which matches at one position are reported (as a walk through the groups would).
-        self.plans: dict[str, tuple[list[tuple[int, Any]], dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]]]] = {}
-        for surface, groups in self.lookup.items():
-            singles: list[tuple[int, Any]] = []
-            longer: dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]] = {}
-            order = 0
-            for entries in groups:
-                for rest, payload in entries:
-                    if rest:
-                        longer.setdefault(len(rest), {}).setdefault(rest, []).append((order, payload))
-                    else:
-                        singles.append((order, payload))
-                    order += 1
-            self.plans[surface] = (singles, longer)
+                if surface in self.plans:
+                    continue
+                variants = _variants(surface) if inflect else (surface,)
+                groups = [self.first[v] for v in variants if v in self.first]
+                if not groups:
+                    continue
+                singles: list[tuple[int, Any]] = []
+                longer: dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]] = {}
+                order = 0
+                for entries in groups:
+                    for rest, payload in entries:
+                        if rest:
+                            longer.setdefault(len(rest), {}).setdefault(rest, []).append((order, payload))
+                        else:
+                            singles.append((order, payload))
+                        order += 1
+                self.plans[surface] = (singles, longer)
 
     def find(self, keys: Sequence[str]) -> list[tuple[int, int, Any]]:
         found: list[tuple[int, int, Any]] = []

@@ -120,28 +120,27 @@ class Model:
             parts.append(np.array(bigrams, dtype=np.intp))
         found = np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
         size = len(found)
-        if not size:
-            decision = self.intercept
-            probabilities = 1.0 / (1.0 + np.exp(self.calib_a * decision + self.calib_b))
-            return dict(zip(self.categories, probabilities.tolist(), strict=True))
-        # Term frequencies: sort the feature ids, the last of each run of equal ids is a feature.
-        found.sort()
-        last = np.empty(size, dtype=bool)
-        last[-1] = True
-        np.not_equal(found[1:], found[:-1], out=last[:-1])
-        ends = np.flatnonzero(last)
-        rows = self.table[found[ends]]  # idf, then one coefficient per category
-        if len(ends) == size:  # every feature once: sublinear tf is 1 + log(1) = 1
-            values = rows[:, 0].copy()
+        if size:
+            # Term frequencies: sort the feature ids; the last of each run of equal ids is a feature.
+            found.sort()
+            last = np.empty(size, dtype=bool)
+            last[-1] = True
+            np.not_equal(found[1:], found[:-1], out=last[:-1])
+            ends = np.flatnonzero(last)
+            rows = self.table[found[ends]]  # idf, then one coefficient per category
+            if len(ends) == size:  # every feature once: sublinear tf is 1 + log(1) = 1
+                values = rows[:, 0].copy()
+            else:
+                tf = np.empty(len(ends))
+                tf[0] = ends[0] + 1
+                np.subtract(ends[1:], ends[:-1], out=tf[1:])
+                values = (np.log(tf) + 1.0) * rows[:, 0]
+            norm = math.sqrt(float(values @ values))
+            products = [d / norm for d in (values @ rows[:, 1:]).tolist()]
         else:
-            tf = np.empty(len(ends))
-            tf[0] = ends[0] + 1
-            np.subtract(ends[1:], ends[:-1], out=tf[1:])
-            values = (np.log(tf) + 1.0) * rows[:, 0]
-        norm = math.sqrt(float(values @ values))
-        z = [a * (d / norm + i) + b for d, i, a, b
-             in zip((values @ rows[:, 1:]).tolist(), self._intercept, self._calib_a, self._calib_b,
-                    strict=True)]
+            products = [0.0] * len(self.categories)  # no known feature: the intercepts alone
+        z = [a * (d + i) + b for d, i, a, b
+             in zip(products, self._intercept, self._calib_a, self._calib_b, strict=True)]
         return dict(zip(self.categories, [1.0 / (1.0 + e) for e in np.exp(z).tolist()], strict=True))
 
 

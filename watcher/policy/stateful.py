@@ -28,9 +28,10 @@ NEAR_DUPLICATE = 0.8  # Jaccard similarity of character 4-gram shingles
 MIN_CHARS_MANY_AUTHORS = 25  # "Bravo !" from thirty parents is not a campaign
 LONG_COPY = 80  # a copy this long of another account's comment is pasted, not a coincidence
 MEDIUM_COPY = 40  # a first copy this long is worth a look when its author is anonymous
-_GENERATED_HANDLE = re.compile(r"^(?:[a-z]{0,12}[_.\-]?\d{4,}|user\d+|[a-z0-9]{16,})$", re.I)
+_WORD_AND_DIGITS = r"[a-z]{0,12}[_.\-]?\d{4,}|user\d+"
+_GENERATED_HANDLE = re.compile(rf"^(?:{_WORD_AND_DIGITS}|[a-z0-9]{{16,}})$", re.I)
 # A display name made of a word and a run of digits ("user4820193", "citoyen_20931") is no name
-_GENERATED_NAME = re.compile(r"^(?:[a-z]{0,12}[_.\-]?\d{4,}|user\d+)$")
+_GENERATED_NAME = re.compile(rf"^(?:{_WORD_AND_DIGITS})$")
 
 
 @dataclass(frozen=True, slots=True)
