@@ -12,9 +12,10 @@ from watcher.policy import HistoryItem
 TEXT = "La direction devrait démissionner au complet, honte à vous tous!"
 
 
-def item(text: str, author: str, hours_ago: float, **meta) -> HistoryItem:  # type: ignore[no-untyped-def]
+def item(text: str, author: str, hours_ago: float, name: str | None = None,
+         **meta) -> HistoryItem:  # type: ignore[no-untyped-def]
     return HistoryItem(text=text, author_id=author, created_time=NOW - dt.timedelta(hours=hours_ago),
-                       author_meta=meta)
+                       author_meta=meta, author_name=name)
 
 
 def test_a_single_comment_is_not_repetitive() -> None:
@@ -110,11 +111,74 @@ def test_a_first_copy_of_a_sentence_by_an_anonymous_account_is_queued() -> None:
                  author_name="user4820193").action == "allow"
 
 
+def test_copies_among_throwaway_accounts_are_hidden() -> None:
+    slogan = "La direction cache les vrais chiffres de l'intimidation"  # 40 characters and more
+    history = [item(slogan, "o1", 0.2, name="Info Jonquière")]
+    copy = judge(slogan.lower() + "...", history, author_id="c1", author_name="Un papa tanné")
+    assert copy.action == "hide" and "anonyme_repetitif" in copy.categories
+    assert any("dont 1 anonyme" in e.message_fr for e in copy.evidence)
+    # the same copy of a person's comment is a first copy: only queued
+    named = [item(slogan, "o1", 0.2, name="Marie Lapointe")]
+    assert judge(slogan, named, author_id="c1", author_name="Un papa tanné").action == "review"
+    # nor does a copy under a person's name become a campaign
+    assert judge(slogan, history, author_id="c2", author_name="Julie Parent").action == "allow"
+
+
+def test_a_short_slogan_from_three_accounts_one_anonymous_is_hidden() -> None:
+    slogan = "Démission du DG maintenant!!"  # under 40 characters
+    history = [item(slogan, "o1", 0.3, name="Marc Gagnon"), item(slogan.upper(), "o2", 0.2, name="J.B.")]
+    third = judge(slogan.lower(), history, author_id="c1", author_name="Le Vrai Monde")
+    assert third.action == "hide" and "anonyme_repetitif" in third.categories
+    # the second copy alone is too short to tell a slogan from a coincidence
+    assert judge(slogan, history[:1], author_id="c1", author_name="Le Vrai Monde").action == "allow"
+
+
+@pytest.mark.parametrize("text", [
+    "Est-ce que les autobus passent demain matin avec la tempête?",
+    "pourquoi la réunion de parents est déplacée à jeudi? on a pas été avertis",
+    "Merci beaucoup pour l'information, c'est très apprécié!",
+    "Bravo à toute l'équipe de robotique, vous êtes des champions!",
+    "Joyeux Noël à tous les élèves et au personnel!",
+])
+def test_the_same_question_or_courtesy_from_pseudonymous_parents_is_no_campaign(text: str) -> None:
+    history = [item(text, "p1", 0.3, name="Maman de Léa"), item(text, "p2", 0.2, name="Papa Poule")]
+    verdict = judge(text, history, author_id="p3", author_name="Parent Inquiet")
+    assert verdict.action == "allow", verdict
+    assert verdict.scores["anonyme_repetitif"] < 0.5
+
+
+def test_a_question_that_asks_to_spread_it_is_a_campaign() -> None:
+    text = "Saviez-vous que le CSS ferme l'école du Bassin? Partagez avant que ça disparaisse"
+    history = [item(text, "p1", 0.3, name="Anonyme"), item(text, "p2", 0.2, name="Citoyen 2026")]
+    assert judge(text, history, author_id="p3", author_name="Vérité Saguenay").action == "hide"
+
+
+def test_a_stream_passes_display_names_as_history() -> None:
+    import io
+    import json
+
+    from policy_helpers import policy
+
+    from watcher.policy.cli import classify_stream
+    from watcher.policy.engine import default_thresholds
+
+    slogan = "Boycottez la réunion de jeudi, c'est arrangé d'avance!"
+    lines = [{"id": i, "text": slogan, "author": name}
+             for i, name in enumerate(["Saguenay Libre", "Mère en colère", "Contribuable 418"])]
+    source = io.BytesIO("\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode())
+    out, err = io.StringIO(), io.StringIO()
+    assert classify_stream(source, out, err, policy(), default_thresholds(), NOW) == 0
+    actions = [json.loads(x)["action"] for x in out.getvalue().splitlines()]
+    assert actions == ["allow", "hide", "hide"]
+
+
 @pytest.mark.parametrize(("name", "pseudonym"), [
     ("Citoyen Inquiet", True), ("Parent tanné 418", True), ("Jos Bleau", True), ("J. T.", True),
     ("Mélo Mélo", True), ("Monsieur X", True), ("Kevin Ouellet", False), ("Julie Parent", False),
     ("Monsieur Tremblay", False), ("Marie-Ève Côté", False), ("Li Na", False),
     ("user4820193", True), ("citoyen_20931", True), ("Marc 418", False),
+    ("J.B.", True), ("J.-P.", True), ("Vérité Saguenay", True), ("Riverside Libre", True),
+    ("Mère en colère", True), ("Jean-Pierre Libérge", False), ("Justine Tremblay", False),
 ])
 def test_pseudonymous_display_names(name: str, pseudonym: bool) -> None:
     from watcher.policy.stateful import pseudonymous_name

@@ -261,6 +261,7 @@ def _classify_batch(runtime: Runtime, space: SpaceConfig, space_id: str) -> int:
                     author_id=h.author_id,
                     created_time=h.created_time,
                     author_meta=h.author_meta or {},
+                    author_name=h.author_name,
                 )
                 for h in recent
                 if h.id != comment.id

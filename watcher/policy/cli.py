@@ -120,7 +120,8 @@ def classify_stream(source: IO[bytes], out: IO[str], err: IO[str], policy: Polic
             "alert": verdict.alert,
         }, ensure_ascii=False) + "\n")
         history.append(HistoryItem(text=comment.text, author_id=comment.author_id,
-                                   created_time=when, author_meta=comment.author_meta))
+                                   created_time=when, author_meta=comment.author_meta,
+                                   author_name=comment.author_name))
     out.flush()
     return bad
 

@@ -77,6 +77,7 @@ QUOTED = 0.12
 JOYFUL = 0.4
 AFFECTIONATE = 0.45  # a mild insult among words of affection: a review, never a hide
 WARNING = 0.45  # an advert or link inside a warning against scams: a review, never a hide
+ORDINARY_CONTENT = 0.3  # under this, a courtesy or a question repeated by others is no campaign
 REPORTED = 0.45  # words followed by who said them ("…, c'est ce qu'il a dit à mon fils"): a review
 EVIDENCE_FLOOR = 0.2
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +87,8 @@ _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
-                 "scam_warning", "not_negations", "pointers", "reported_after", "not_affection")
+                 "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
+                 "goodwill", "spreading")
 # "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
 # negates nothing, "tu penses que t'es drôle?" is no affection)
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
@@ -818,8 +820,11 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
         if anonymous:
             # A clearly anonymous author (0.7 or more: a pseudonym, an anonymous post) repeating
             # content is what policy 8.1 names; a weaker signal counts in proportion.
+            # a courtesy or a question, unless it asks to spread the word
+            ordinary = content < ORDINARY_CONTENT and "spreading" not in scan.cues and (
+                "goodwill" in scan.cues or "?" in raw)
             scores["anonyme_repetitif"] = min(
-                1.0, repetition * min(1.0, anonymous / 0.7) + 0.15 * content)
+                1.0, repeated.campaign(ordinary) * min(1.0, anonymous / stateful.ANONYMOUS) + 0.15 * content)
         detail_fr = _repetition_fr(repeated)
         detail_en = _repetition_en(repeated)
         evidence.append(Evidence("disgracieux_repetitif", "state.repetition",
@@ -827,8 +832,10 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
         if anonymous:
             evidence.append(Evidence(
                 "anonyme_repetitif", "state.anonymity",
-                "Auteur anonyme ou sans profil (" + ", ".join(_SIGNALS_FR[s] for s in signals) + ")",
-                "Anonymous or profile-less author (" + ", ".join(s.replace("_", " ") for s in signals) + ")"))
+                "Auteur anonyme ou sans profil (" + ", ".join(_SIGNALS_FR[s] for s in signals)
+                + f") ; contenu répété : {detail_fr}",
+                "Anonymous or profile-less author (" + ", ".join(s.replace("_", " ") for s in signals)
+                + f"); repeated content: {detail_en}"))
 
     for hit in sorted(hits, key=lambda h: -h.weight):
         if hit.weight >= EVIDENCE_FLOOR or hit.suppressed:
@@ -879,7 +886,8 @@ def _repetition_fr(r: stateful.Repetition) -> str:
     if r.same_author:
         parts.append(f"{r.same_author} fois déjà par le même auteur")
     if r.other_authors:
-        parts.append(f"par {r.other_authors} autre(s) compte(s)")
+        parts.append(f"par {r.other_authors} autre(s) compte(s)"
+                     + (f", dont {r.anonymous_others} anonyme(s)" if r.anonymous_others else ""))
     return ", ".join(parts) + " dans la fenêtre de surveillance"
 
 
@@ -888,7 +896,8 @@ def _repetition_en(r: stateful.Repetition) -> str:
     if r.same_author:
         parts.append(f"{r.same_author} time(s) already by the same author")
     if r.other_authors:
-        parts.append(f"by {r.other_authors} other account(s)")
+        parts.append(f"by {r.other_authors} other account(s)"
+                     + (f", {r.anonymous_others} of them anonymous" if r.anonymous_others else ""))
     return ", ".join(parts) + " within the window"
 
 

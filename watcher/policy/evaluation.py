@@ -160,7 +160,8 @@ def evaluate_pairs(name: str, pairs: list[tuple], policy: Policy,
             comment = CommentInput(text=text, author_id=author, author_name=author, created_time=when)
             action = classify(comment, Context(now=when, policy=policy, thresholds=thresholds,
                                                history=tuple(history))).action
-            history.append(HistoryItem(text=text, author_id=author, created_time=when))
+            history.append(HistoryItem(text=text, author_id=author, created_time=when,
+                                       author_name=author))
         else:
             action = classify(CommentInput(text=text), context).action
         flagged = action != "allow"

@@ -28,6 +28,7 @@ NEAR_DUPLICATE = 0.8  # Jaccard similarity of character 4-gram shingles
 MIN_CHARS_MANY_AUTHORS = 25  # "Bravo !" from thirty parents is not a campaign
 LONG_COPY = 80  # a copy this long of another account's comment is pasted, not a coincidence
 MEDIUM_COPY = 40  # a first copy this long is worth a look when its author is anonymous
+ANONYMOUS = 0.7  # an anonymity score this high is a throwaway account (a pseudonym, an anonymous post)
 _WORD_AND_DIGITS = r"[a-z]{0,12}[_.\-]?\d{4,}|user\d+"
 _GENERATED_HANDLE = re.compile(rf"^(?:{_WORD_AND_DIGITS}|[a-z0-9]{{16,}})$", re.I)
 # A display name made of a word and a run of digits ("user4820193", "citoyen_20931") is no name
@@ -64,6 +65,7 @@ class Repetition:
     same_author: int  # earlier near-duplicates by the same author in the window
     other_authors: int  # distinct other authors who posted a near-duplicate
     length: int  # characters of the skeleton
+    anonymous_others: int = 0  # of those other authors, the ones posting anonymously
 
     @property
     def score(self) -> float:
@@ -81,6 +83,27 @@ class Repetition:
             score = max(score, 0.85 if self.other_authors == 1 else 0.95)
         return score
 
+    def campaign(self, ordinary: bool) -> float:
+        """How much an anonymous author's copy looks like a campaign, in [0, 1].
+
+        Copies among throwaway accounts are what policy 8.1 calls anonymous and repetitive: a
+        sentence (``MEDIUM_COPY``) already posted by another anonymous account, or a short
+        slogan posted by two other accounts, one of them anonymous, scores 0.85. An ``ordinary``
+        text (a courtesy or a question, with nothing litigious in it) shorter than ``LONG_COPY``
+        counts only its author's own repeats: parents asking the same question or thanking in
+        the same words are no campaign, whatever their display names.
+        """
+        own = 0.0 if not self.same_author else \
+            0.55 if self.same_author == 1 else 0.8 if self.same_author == 2 else 0.95
+        if ordinary and self.length < LONG_COPY:
+            return own
+        score = self.score
+        if self.anonymous_others and (
+                self.length >= MEDIUM_COPY
+                or (self.other_authors >= 2 and self.length >= MIN_CHARS_MANY_AUTHORS)):
+            score = max(score, 0.85)
+        return score
+
 
 def repetition(text: str, author_id: str | None, history: Sequence[HistoryItem],
                now: dt.datetime, window_hours: int) -> Repetition:
@@ -91,6 +114,7 @@ def repetition(text: str, author_id: str | None, history: Sequence[HistoryItem],
     since = now - dt.timedelta(hours=window_hours)
     same = 0
     others: set[str] = set()
+    anonymous: set[str] = set()
     for item in history:
         if item.created_time < since or item.created_time > now:
             continue
@@ -99,8 +123,11 @@ def repetition(text: str, author_id: str | None, history: Sequence[HistoryItem],
         if author_id is not None and item.author_id == author_id:
             same += 1
         else:
-            others.add(item.author_id or f"anonymous-{len(others)}")
-    return Repetition(same, len(others), len(mine.skeleton))
+            other = item.author_id or f"anonymous-{len(others)}"
+            others.add(other)
+            if anonymity(item.author_meta, item.author_name)[0] >= ANONYMOUS:
+                anonymous.add(other)
+    return Repetition(same, len(others), len(mine.skeleton), len(anonymous))
 
 
 def anonymity(meta: Mapping[str, Any], author_name: str | None = None) -> tuple[float, list[str]]:
@@ -144,9 +171,17 @@ _DESCRIPTOR_FIRST = frozenset({
     "electeur", "electrice", "enseignant", "enseignante", "prof", "eleve", "temoin", "justice",
     "real", "truth", "mr", "mrs", "ms", "madame", "monsieur",
 })
+# Words that make a display name a pseudonym wherever they stand ("Vérité Saguenay",
+# "Riverside Libre", "Mère en colère"): a claim or a mood, not a person's name.
+_DESCRIPTOR_ANY = frozenset({
+    "verite", "anonyme", "anonymous", "inquiet", "inquiete", "inquiets", "tanne", "tannee",
+    "fache", "fachee", "ecoeure", "ecoeuree", "enrage", "enragee", "colere", "libre", "truth",
+    "concerned", "citoyen", "citoyenne", "contribuable", "outre", "outree", "indigne", "indignee",
+})
 _PLACEHOLDERS = frozenset({"jos bleau", "joe bleau", "john doe", "jane doe", "jean untel",
                            "madame untel", "monsieur untel", "jos blo", "john smith"})
 _INITIAL = re.compile(r"^[a-z]\.?$")
+_DOTTED_INITIALS = re.compile(r"^(?:[a-z]\.-?){2,3}$")  # "J.B.", "J.-P."
 
 
 def pseudonymous_name(name: str) -> bool:
@@ -162,9 +197,11 @@ def pseudonymous_name(name: str) -> bool:
         return True
     if _GENERATED_NAME.match(name.strip().lower()):  # before normalize() reads digits as letters
         return True
-    if all(_INITIAL.match(w) for w in words):
+    if all(_INITIAL.match(w) for w in words) or (len(words) == 1 and _DOTTED_INITIALS.match(words[0])):
         return True
     if len(words) >= 2 and len(set(words)) == 1:
+        return True
+    if any(w in _DESCRIPTOR_ANY for w in words[1:]):
         return True
     if words[0] in _DESCRIPTOR_FIRST:
         rest = [w for w in words[1:] if not w.isdigit()]

@@ -32,6 +32,7 @@ class HistoryItem:
     author_id: str | None
     created_time: dt.datetime
     author_meta: Mapping[str, Any] = field(default_factory=dict)
+    author_name: str | None = None  # the display name: a pseudonym is an anonymity signal
 
 
 @dataclass(frozen=True)
