@@ -198,8 +198,8 @@ def _unleet(match: re.Match[str]) -> str:
     if _LEET_CHARS.isdisjoint(word):
         return word
     letters = sum(c.isalpha() for c in word)
-    if letters < 2 and not (len(word) == 2 and word[0].isalpha() and word[1] in "3"):
-        return word  # "5e", "2e": ordinals, not leetspeak; "t3" is "te"
+    if letters < 2 and not (len(word) == 2 and word[0].isalpha() and word[1] in "3@"):
+        return word  # "5e", "2e": ordinals, not leetspeak; "t3" is "te", "v@" "va"
     chars = list(word)
     last = len(chars) - 1
     for index, char in enumerate(chars):
@@ -238,17 +238,20 @@ def _keep_first(match: re.Match[str]) -> list[int]:
 
 
 def _keep_spaced(match: re.Match[str]) -> list[int]:
-    """The letters of a spaced-out run; where its gaps differ, the widest runs of spaces part
-    words ("f u c k   y o u"), so one space of each is kept."""
+    """The letters of a spaced-out run. Where its gaps differ, the odd ones part words, and one
+    space of each is kept: bare spaces among dotted gaps ("f.u.c.k y.o.u"), or the widest runs
+    of spaces ("f u c k   y o u")."""
     run = match.group(0)
     gaps = [(m.start(), m.group(0)) for m in re.finditer(r"[^a-z]+", run)]
-    widest = max(len(g) for _, g in gaps)
-    word_gap = widest >= 2 and widest > min(len(g) for _, g in gaps)
     kept = [i for i, c in enumerate(run) if c.isalpha()]
-    if word_gap:
-        kept += [start for start, gap in gaps if len(gap) == widest and gap.strip() == ""]
-        kept.sort()
-    return kept
+    bare = [(start, gap) for start, gap in gaps if gap.strip() == ""]
+    if bare and len(bare) < len(gaps):
+        kept += [start for start, _ in bare]
+    else:
+        widest = max(len(g) for _, g in gaps)
+        if widest >= 2 and widest > min(len(g) for _, g in gaps):
+            kept += [start for start, gap in gaps if len(gap) == widest]
+    return sorted(kept)
 
 
 def _uncensor(match: re.Match[str]) -> str:
