@@ -84,6 +84,8 @@ def test_fold_squeezes_doubled_letters() -> None:
     ("t*b*rn*k de prof", "tabarnak de prof"),
     ("va te faire f*utre", "va te faire foutre"),
     ("you f***ing c*nt", "you fucking cunt"),
+    ("f.u.c.k y.o.u", "fuck you"),  # bare spaces among dotted gaps part words
+    ("v@ ch!er", "va chier"),  # a letter and @ is a word in leetspeak
 ])
 def test_evasive_spellings_are_normalized(text: str, expected: str) -> None:
     assert normalize(text).text == expected
@@ -96,6 +98,8 @@ def test_evasive_spellings_are_normalized(text: str, expected: str) -> None:
     ("c.-à-d. que", "c.-a-d. que"),
     ("et/ou", "et/ou"),
     ("N/A", "n/a"),
+    ("la 5e a gagné", "la 5e a gagne"),
+    ("@marc bravo", "@marc bravo"),  # a mention
 ])
 def test_ordinary_text_is_left_alone(text: str, expected: str) -> None:
     assert normalize(text).text == expected
