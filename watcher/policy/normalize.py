@@ -36,7 +36,14 @@ _HOMOGLYPHS = {
     "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "ɡ": "g", "ս": "u", "ո": "n", "ց": "g", "զ": "q",
     # Greek
     "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
-    "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ѵ": "v",
+    "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ѵ": "v", "μ": "u",
+    # Greek capitals whose small letter looks like another Latin letter: mapped before case
+    # folding ("Η" is an H, "η" an n)
+    "Η": "h", "Ν": "n", "Υ": "y", "Μ": "m", "Ζ": "z",
+    # Latin small capitals of "fancy text" generators (ᴄᴏɴɴᴀʀᴅ): no decomposition
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i",
+    "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s",
+    "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
     # Latin letters without a decomposition
     "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ŀ": "l", "ƒ": "f", "ß": "ss", "æ": "ae",
     "œ": "oe", "þ": "th", "ð": "d", "ɑ": "a", "ɩ": "i", "ʋ": "u",
@@ -57,6 +64,22 @@ EMOJI_WORDS = {
     "💰": "argent", "💵": "argent", "💸": "argent", "🤑": "argent",
 }
 
+# What a censored spelling stands for, by convention: the first of these words (accents off,
+# lower case) of the same length whose letters agree with the letters shown. "f***" is "fuck",
+# "t*b*rn*k" "tabarnak", "f*utre" "foutre"; "c**" (con? cul?) matches none and stays censored, for
+# the rules' own reading of censored words. A word shows at least two of its letters, but the
+# few in CENSORED_BY_INITIAL, which everyone reads from the first letter alone.
+CENSORED_WORDS = (
+    "fuck", "fucking", "fuckin", "fucked", "fucker", "motherfucker", "shit", "bitch", "bitches",
+    "asshole", "bastard", "cunt", "dick", "whore", "slut", "faggot", "nigger", "nigga",
+    "tabarnak", "tabarnac", "tabarnack", "calisse", "caliss", "calice", "crisse", "criss",
+    "ostie", "osti", "hostie", "estie", "esti", "ciboire", "sacrament", "viarge",
+    "connard", "connarde", "connasse", "conne", "salope", "salaud", "putain", "pute",
+    "merde", "marde", "foutre", "encule", "enculee", "batard", "batarde", "niaiseux",
+    "imbecile", "cretin", "cretine", "abruti", "abrutie", "nique", "negre", "negres",
+)
+CENSORED_BY_INITIAL = frozenset({"fuck", "fucking", "shit", "bitch"})
+
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
          "@": "a", "$": "s", "!": "i", "|": "l"}
 _LEET_CANDIDATE = re.compile(r"[a-z0-9@$!|]*[a-z][a-z0-9@$!|]*")
@@ -67,8 +90,15 @@ _LEET_WORD = re.compile(r"(?<![a-z0-9@$!|])(?=[a-z0-9@$!|]*?[0-9@$!|])(?=[a-z0-9
                         r"[a-z0-9@$!|]+")
 _LEET_CHARS = frozenset(_LEET)
 _REPEAT3 = re.compile(r"([a-z])\1{2,}")
-# Four or more single letters, each followed by one separator: "c o n", "c.o.n", "c-o-n".
-_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_]){3,}[a-z](?![a-z0-9*#])")
+# Four or more single letters apart, each gap one separator (. - _ / ~ • ·, spaced around or not)
+# or up to three spaces: "c o n n e", "c.o.n.n.e", "c / o / n / n / e", "c  o  n  n  e". A letter
+# before an apostrophe is an elided word ("il y a à l'école"), not one of them.
+_SPACED = re.compile(r"(?<![a-z0-9'])[a-z](?:(?: ?[.\-_/~•·] ?| {1,3})[a-z]){3,}(?![a-z0-9*#'])")
+# Three single letters apart by single spaces ("c o n"): joined only as an extra token (see
+# joined_tokens), since "y a à" is ordinary French.
+_SPACED3 = re.compile(r"(?<![a-z0-9'])[a-z] [a-z] [a-z](?![a-z0-9*#'])")
+# A censored word: letters with * or # standing for some of them ("f***", "t*b*rn*k").
+_CENSORED = re.compile(r"(?<![a-z0-9*#])[a-z*#]*[*#][a-z*#]*(?![a-z0-9*#])")
 # A word made of letter groups glued by dots, dashes or underscores: "con.nard", "f_u_ck".
 # Anchored at the start of a run of those characters: a match starting inside a run would end
 # where the run's own match would have, so only the runs' starts are tried (same matches).
@@ -97,6 +127,11 @@ class _CharTable(dict[int, str]):
         return mapped
 
 
+# Letters drawn in squares or circles as emoji (🅲🅾🅽, 🅒🅞🅝), which have no decomposition:
+# the first code point of each run of 26 and the letter it stands for.
+_BOXED_LETTERS = (0x1F150, 0x1F170)
+
+
 def _map_char(char: str) -> str:
     codepoint = ord(char)
     if codepoint in _INVISIBLE:
@@ -105,7 +140,13 @@ def _map_char(char: str) -> str:
         return f" {EMOJI_WORDS[char]} "
     if char in _HOMOGLYPHS:
         return _HOMOGLYPHS[char]
+    for first in _BOXED_LETTERS:
+        if first <= codepoint < first + 26:
+            return chr(ord("a") + codepoint - first)
     decomposed = unicodedata.normalize("NFKD", char)
+    if len(decomposed) == 3 and decomposed[0] == "(" and decomposed[2] == ")" \
+            and decomposed[1].isalpha():
+        decomposed = decomposed[1]  # a parenthesized letter (⒞⒪⒩) is that letter
     base = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
     if not base:
         return " " if unicodedata.category(char).startswith("Z") else ""
@@ -157,8 +198,8 @@ def _unleet(match: re.Match[str]) -> str:
     if _LEET_CHARS.isdisjoint(word):
         return word
     letters = sum(c.isalpha() for c in word)
-    if letters < 2 and not (len(word) == 2 and word[0].isalpha() and word[1] in "3"):
-        return word  # "5e", "2e": ordinals, not leetspeak; "t3" is "te"
+    if letters < 2 and not (len(word) == 2 and word[0].isalpha() and word[1] in "3@"):
+        return word  # "5e", "2e": ordinals, not leetspeak; "t3" is "te", "v@" "va"
     chars = list(word)
     last = len(chars) - 1
     for index, char in enumerate(chars):
@@ -196,8 +237,33 @@ def _keep_first(match: re.Match[str]) -> list[int]:
     return [0]
 
 
-def _keep_letters(match: re.Match[str]) -> list[int]:
-    return [i for i, c in enumerate(match.group(0)) if c.isalpha()]
+def _keep_spaced(match: re.Match[str]) -> list[int]:
+    """The letters of a spaced-out run. Where its gaps differ, the odd ones part words, and one
+    space of each is kept: bare spaces among dotted gaps ("f.u.c.k y.o.u"), or the widest runs
+    of spaces ("f u c k   y o u")."""
+    run = match.group(0)
+    gaps = [(m.start(), m.group(0)) for m in re.finditer(r"[^a-z]+", run)]
+    kept = [i for i, c in enumerate(run) if c.isalpha()]
+    bare = [(start, gap) for start, gap in gaps if gap.strip() == ""]
+    if bare and len(bare) < len(gaps):
+        kept += [start for start, _ in bare]
+    else:
+        widest = max(len(g) for _, g in gaps)
+        if widest >= 2 and widest > min(len(g) for _, g in gaps):
+            kept += [start for start, gap in gaps if len(gap) == widest]
+    return sorted(kept)
+
+
+def _uncensor(match: re.Match[str]) -> str:
+    word = match.group(0)
+    shown = sum(c.isalpha() for c in word)
+    if not shown or len(word) > 14:
+        return word
+    for reading in CENSORED_WORDS:
+        if len(reading) == len(word) and (shown >= 2 or reading in CENSORED_BY_INITIAL) \
+                and all(c in "*#" or c == r for c, r in zip(word, reading, strict=True)):
+            return reading
+    return word
 
 
 @lru_cache(maxsize=8192)
@@ -206,8 +272,10 @@ def normalize(text: str) -> Normalized:
     mapped, offsets = _char_pass(text)
     if not _LEET_CHARS.isdisjoint(mapped):
         mapped = _LEET_WORD.sub(_unleet, mapped)  # same length: offsets unchanged
+    if "*" in mapped or "#" in mapped:
+        mapped = _CENSORED.sub(_uncensor, mapped)  # same length: offsets unchanged
     mapped, offsets = _rebuild(mapped, offsets, _REPEAT3, _keep_first)
-    mapped, offsets = _rebuild(mapped, offsets, _SPACED, _keep_letters)
+    mapped, offsets = _rebuild(mapped, offsets, _SPACED, _keep_spaced)
     return Normalized(mapped, offsets, text)
 
 
@@ -246,8 +314,13 @@ def word_tokens(normalized: str) -> list[Token]:
 
 
 def joined_tokens(normalized: str) -> list[Token]:
-    """Given normalized text, return the joined forms of its dotted words ("con.nard")."""
+    """Given normalized text, return the joined forms of its dotted words ("con.nard") and of
+    three letters spaced apart ("c o n")."""
     result: list[Token] = []
+    if " " in normalized:
+        for match in _SPACED3.finditer(normalized):
+            glued = match.group(0).replace(" ", "")
+            result.append(Token(glued, squeeze(glued), match.start(), match.end(), joined=True))
     if ("." in normalized or "-" in normalized or "_" in normalized) \
             and _DOTTED_HINT.search(normalized) is not None:
         for match in _DOTTED.finditer(normalized):
