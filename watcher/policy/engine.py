@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import operator
 import re
@@ -44,7 +45,7 @@ import ahocorasick
 from watcher.categories import BY_ID, CATEGORY_IDS
 from watcher.errors import ConfigError
 from watcher.policy import stateful
-from watcher.policy.factors import literal_probe, required_factors
+from watcher.policy.factors import literal_probe, required_sets
 from watcher.policy.model import Model, load_model
 from watcher.policy.normalize import (
     Normalized,
@@ -112,6 +113,7 @@ def _variants(key: str) -> tuple[str, ...]:
 
 
 _FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
 
 
 class PhraseIndex:
@@ -209,7 +211,8 @@ class PhraseIndex:
 class _PatternRule:
     rule: Rule
     needs: re.Pattern[str] | None
-    searches: tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]
+    # each pattern with the bits of the literal sets it requires (0: none; see Policy.literals)
+    searches: tuple[tuple[re.Pattern[str], int], ...]
 
 
 @dataclass(frozen=True)
@@ -227,34 +230,57 @@ class Policy:
     allow_terms: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     sources: tuple[str, ...] = ()
     # Per pattern rule: a probe for its ``needs`` (any of them in the lower-cased text), and each
-    # pattern with the literals one of which any match contains (None: always search; see
-    # watcher.policy.factors). Derived from ``patterns``, so never out of step with them.
+    # pattern with the literal sets it requires (see watcher.policy.factors.required_sets).
+    # Derived from ``patterns``, so never out of step with them.
     searches: tuple[_PatternRule, ...] = field(default=(), init=False, repr=False, compare=False)
     # Which pattern rules a comment's token keys wake: bit i stands for searches[i]. A rule
     # without triggers is always tried; one with triggers only when a token key is one of them.
     trigger_bits: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     untriggered_bits: int = field(default=0, init=False, repr=False, compare=False)
 
-    # Every literal of ``searches``, found in one pass over a comment (Aho-Corasick).
+    # Every literal of the patterns' required sets, found in one pass over a comment
+    # (Aho-Corasick; each literal's value is its index in ``literal_bits``). A literal's bits:
+    # bit i (i < number of pattern rules) when it belongs to the most selective set of one of
+    # rule i's patterns, so a rule none of whose patterns' best sets is in the text sleeps;
+    # then one bit per distinct set holding it. A pattern is searched only when the text holds
+    # every set it requires (its mask in ``searches``). Rules with a pattern that requires
+    # nothing, or that run on the raw text, are never put to sleep (``open_rules``).
     literals: Any = field(default=None, init=False, repr=False, compare=False)
+    literal_bits: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+    open_rules: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        set_bit: dict[frozenset[str], int] = {}  # each distinct set: its bit
+        bits_of: dict[str, int] = {}  # each literal: its bits
+        first_set_bit = len(self.patterns)
+        open_rules = 0
         searches = []
-        automaton = ahocorasick.Automaton()
-        for rule in self.patterns:
+        for i, rule in enumerate(self.patterns):
             plans = []
             for pattern in rule.patterns:
-                factors = required_factors(pattern)
-                if factors is not None:
-                    factors = frozenset(factors)
-                    for factor in factors:
-                        automaton.add_word(factor, factor)
-                plans.append((pattern, factors))
+                mask = 0
+                sets = required_sets(pattern)
+                for strings in map(frozenset, sets):
+                    bit = set_bit.setdefault(strings, 1 << (first_set_bit + len(set_bit)))
+                    mask |= bit
+                    for literal in strings:
+                        bits_of[literal] = bits_of.get(literal, 0) | bit
+                if sets and rule.on != "raw":
+                    for literal in sets[0]:  # the most selective
+                        bits_of[literal] |= 1 << i
+                else:
+                    open_rules |= 1 << i
+                plans.append((pattern, mask))
             searches.append(_PatternRule(rule, literal_probe(rule.needs) if rule.needs else None,
                                          tuple(plans)))
+        automaton = ahocorasick.Automaton()
+        for index, literal in enumerate(bits_of):
+            automaton.add_word(literal, index)
         automaton.make_automaton()
         object.__setattr__(self, "searches", tuple(searches))
         object.__setattr__(self, "literals", automaton if len(automaton) else None)
+        object.__setattr__(self, "literal_bits", tuple(bits_of.values()))
+        object.__setattr__(self, "open_rules", open_rules)
         bits: dict[str, int] = {}
         untriggered = 0
         for i, rule in enumerate(self.patterns):
@@ -481,11 +507,12 @@ def _digits(raw: str) -> int:
     return count
 
 
-def _literals_in(policy: Policy, text: str) -> set[str]:
-    """The literals of the pattern rules' pre-filters that occur in ``text``."""
+def _literals_in(policy: Policy, text: str) -> int:
+    """The bits of the pattern literals that occur in ``text`` (see Policy.literals), or'ed."""
     if policy.literals is None:
-        return set()
-    return {found for _, found in policy.literals.iter(text)}
+        return 0
+    bits = policy.literal_bits
+    return functools.reduce(operator.or_, [bits[i] for i in set(map(_SECOND, policy.literals.iter(text)))], 0)
 
 
 def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
@@ -518,12 +545,15 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                     hits.append(Hit(rule, token.start, token.end, index, index + 1, censored=True))
     digits = -1
     lowered = ""
-    present_norm: set[str] | None = None  # the literals of the pattern rules in the text
-    present_raw: set[str] | None = None
+    present_raw = -1
     awake = policy.untriggered_bits
     bits = policy.trigger_bits
     for key in scan.key_set:
         awake |= bits.get(key, 0)
+    text = scan.norm.text
+    # the bits of the literals in the text: rules none of whose patterns can match sleep
+    present_norm = _literals_in(policy, text) if awake & ~policy.open_rules else 0
+    awake &= present_norm | policy.open_rules
     plans = policy.searches
     while awake:
         lowest = awake & -awake
@@ -542,17 +572,15 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                 continue
         if rule.on == "raw":
             text = raw
-            if present_raw is None:
+            if present_raw < 0:
                 present_raw = _literals_in(policy, raw)
             present = present_raw
         else:
             text = scan.norm.text
-            if present_norm is None:
-                present_norm = _literals_in(policy, text)
             present = present_norm
-        for pattern, factors in plan.searches:
-            if factors is not None and present.isdisjoint(factors):
-                continue  # none of the literals any match would contain: no match
+        for pattern, required in plan.searches:
+            if present & required != required:
+                continue  # a literal set every match would hold is not in the text: no match
             match = pattern.search(text)
             if match is None:
                 continue
