@@ -99,34 +99,41 @@ def test_every_shipped_pattern_match_contains_one_of_its_factors() -> None:
     texts = project_texts()
     normalized = [normalize(t).text for t in texts]
     checked = 0
-    for plan in policy.searches:
-        for pattern, _mask in plan.searches:
-            sets = required_sets(pattern)
-            factors = required_factors(pattern) or ()
-            if not sets and not factors:
-                continue
-            for raw, norm in zip(texts, normalized, strict=True):
-                text = raw if plan.rule.on == "raw" else norm
-                if pattern.search(text):
-                    checked += 1
-                    for strings in sets:
-                        assert any(f in text for f in strings), (plan.rule.id, pattern.pattern, raw)
-                    if factors:
-                        assert any(f in text for f in factors), (plan.rule.id, pattern.pattern, raw)
+    for plan in policy.plans:
+        on_raw = policy.searches[plan.rule].rule.on == "raw"
+        sets = required_sets(plan.pattern)
+        factors = required_factors(plan.pattern) or ()
+        if not sets and not factors:
+            continue
+        for raw, norm in zip(texts, normalized, strict=True):
+            text = raw if on_raw else norm
+            if plan.pattern.search(text):
+                checked += 1
+                for strings in sets:
+                    assert any(f in text for f in strings), (plan.pattern.pattern, raw)
+                if factors:
+                    assert any(f in text for f in factors), (plan.pattern.pattern, raw)
     assert checked > 1000  # the samples and corpus exercise the patterns
 
 
 def test_the_engine_checks_each_pattern_s_sets() -> None:
-    """A pattern's mask has one bit per required set, and each literal of a set carries its bit."""
+    """Each literal of a pattern's most selective set wakes the pattern; each literal of its other
+    sets carries the bit of its set, which the pattern checks (``rest``)."""
     policy = rules_only()
     checked = 0
-    for plan in policy.searches:
-        for pattern, mask in plan.searches:
-            sets = required_sets(pattern)
-            assert bin(mask).count("1") == len(sets), pattern.pattern
-            for strings in sets:
-                bits = [policy.literal_bits[policy.literals.get(s)] for s in strings]
-                common = functools.reduce(operator.and_, bits) & mask
-                assert common, (plan.rule.id, strings)
-                checked += 1
+    for g, plan in enumerate(policy.plans):
+        sets = required_sets(plan.pattern)
+        if not sets:
+            assert policy.open_patterns >> g & 1
+            continue
+        on_raw = policy.searches[plan.rule].rule.on == "raw"
+        rest = sets if on_raw else sets[1:]
+        if not on_raw:
+            for literal in sets[0]:
+                assert policy.literal_bits[policy.literals.get(literal)] >> g & 1, literal
+        assert bin(plan.rest).count("1") == len(rest), plan.pattern.pattern
+        for strings in rest:
+            bits = [policy.literal_bits[policy.literals.get(s)] for s in strings]
+            assert functools.reduce(operator.and_, bits) & plan.rest, strings
+            checked += 1
     assert checked > 1000

@@ -211,8 +211,14 @@ class PhraseIndex:
 class _PatternRule:
     rule: Rule
     needs: re.Pattern[str] | None
-    # each pattern with the bits of the literal sets it requires (0: none; see Policy.literals)
-    searches: tuple[tuple[re.Pattern[str], int], ...]
+    patterns: int  # the bits of its patterns in Policy.plans
+
+
+@dataclass(frozen=True, slots=True)
+class _PatternPlan:
+    rule: int  # its rule's index in Policy.searches
+    pattern: re.Pattern[str]
+    rest: int  # the bits of the literal sets it requires beyond its most selective one
 
 
 @dataclass(frozen=True)
@@ -229,65 +235,71 @@ class Policy:
     cues: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     allow_terms: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     sources: tuple[str, ...] = ()
-    # Per pattern rule: a probe for its ``needs`` (any of them in the lower-cased text), and each
-    # pattern with the literal sets it requires (see watcher.policy.factors.required_sets).
-    # Derived from ``patterns``, so never out of step with them.
+    # Per pattern rule: a probe for its ``needs`` (any of them in the lower-cased text) and its
+    # patterns' bits; per pattern (bit g stands for plans[g], a rule's patterns in a row, in the
+    # rules' order): its rule and the literal sets it requires (see
+    # watcher.policy.factors.required_sets). Derived from ``patterns``, so never out of step.
     searches: tuple[_PatternRule, ...] = field(default=(), init=False, repr=False, compare=False)
-    # Which pattern rules a comment's token keys wake: bit i stands for searches[i]. A rule
+    plans: tuple[_PatternPlan, ...] = field(default=(), init=False, repr=False, compare=False)
+    # Which patterns a comment's token keys wake (the patterns of the rules they wake). A rule
     # without triggers is always tried; one with triggers only when a token key is one of them.
     trigger_bits: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     untriggered_bits: int = field(default=0, init=False, repr=False, compare=False)
 
     # Every literal of the patterns' required sets, found in one pass over a comment
     # (Aho-Corasick; each literal's value is its index in ``literal_bits``). A literal's bits:
-    # bit i (i < number of pattern rules) when it belongs to the most selective set of one of
-    # rule i's patterns, so a rule none of whose patterns' best sets is in the text sleeps;
-    # then one bit per distinct set holding it. A pattern is searched only when the text holds
-    # every set it requires (its mask in ``searches``). Rules with a pattern that requires
-    # nothing, or that run on the raw text, are never put to sleep (``open_rules``).
+    # bit g (g < len(plans)) when it belongs to the most selective set of pattern g, so a pattern
+    # whose best set is not in the text sleeps; then one bit per distinct set holding it, which a
+    # pattern with more sets checks (its ``rest``) before it is searched. Patterns that require
+    # nothing, or whose rule runs on the raw text, are never put to sleep (``open_patterns``;
+    # the latter check all their sets, against the raw text).
     literals: Any = field(default=None, init=False, repr=False, compare=False)
     literal_bits: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
-    open_rules: int = field(default=0, init=False, repr=False, compare=False)
+    open_patterns: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        set_bit: dict[frozenset[str], int] = {}  # each distinct set: its bit
+        required = [[required_sets(pattern) for pattern in rule.patterns] for rule in self.patterns]
+        count = sum(map(len, required))
+        distinct = {frozenset(strings) for per_rule in required for sets in per_rule for strings in sets}
+        set_bit = {strings: 1 << (count + n) for n, strings in
+                   enumerate(sorted(distinct, key=lambda strings: (len(strings), sorted(strings))))}
         bits_of: dict[str, int] = {}  # each literal: its bits
-        first_set_bit = len(self.patterns)
-        open_rules = 0
+        open_patterns = 0
         searches = []
+        plans = []
         for i, rule in enumerate(self.patterns):
-            plans = []
-            for pattern in rule.patterns:
-                mask = 0
-                sets = required_sets(pattern)
-                for strings in map(frozenset, sets):
-                    bit = set_bit.setdefault(strings, 1 << (first_set_bit + len(set_bit)))
-                    mask |= bit
+            first = len(plans)
+            for pattern, sets in zip(rule.patterns, required[i], strict=True):
+                g = 1 << len(plans)
+                masks = [set_bit[frozenset(strings)] for strings in sets]
+                for strings, bit in zip(sets, masks, strict=True):
                     for literal in strings:
                         bits_of[literal] = bits_of.get(literal, 0) | bit
                 if sets and rule.on != "raw":
                     for literal in sets[0]:  # the most selective
-                        bits_of[literal] |= 1 << i
+                        bits_of[literal] |= g
+                    masks = masks[1:]
                 else:
-                    open_rules |= 1 << i
-                plans.append((pattern, mask))
+                    open_patterns |= g
+                plans.append(_PatternPlan(i, pattern, functools.reduce(operator.or_, masks, 0)))
             searches.append(_PatternRule(rule, literal_probe(rule.needs) if rule.needs else None,
-                                         tuple(plans)))
+                                         (1 << len(plans)) - (1 << first)))
         automaton = ahocorasick.Automaton()
         for index, literal in enumerate(bits_of):
             automaton.add_word(literal, index)
         automaton.make_automaton()
         object.__setattr__(self, "searches", tuple(searches))
+        object.__setattr__(self, "plans", tuple(plans))
         object.__setattr__(self, "literals", automaton if len(automaton) else None)
         object.__setattr__(self, "literal_bits", tuple(bits_of.values()))
-        object.__setattr__(self, "open_rules", open_rules)
+        object.__setattr__(self, "open_patterns", open_patterns)
         bits: dict[str, int] = {}
         untriggered = 0
-        for i, rule in enumerate(self.patterns):
-            if not rule.triggers:
-                untriggered |= 1 << i
-            for trigger in rule.triggers:
-                bits[trigger] = bits.get(trigger, 0) | 1 << i
+        for search in searches:
+            if not search.rule.triggers:
+                untriggered |= search.patterns
+            for trigger in search.rule.triggers:
+                bits[trigger] = bits.get(trigger, 0) | search.patterns
         object.__setattr__(self, "trigger_bits", bits)
         object.__setattr__(self, "untriggered_bits", untriggered)
 
@@ -546,51 +558,57 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
     digits = -1
     lowered = ""
     present_raw = -1
-    awake = policy.untriggered_bits
+    awake = policy.untriggered_bits  # the patterns to try, as bits of policy.plans
     bits = policy.trigger_bits
     for key in scan.key_set:
         awake |= bits.get(key, 0)
     text = scan.norm.text
-    # the bits of the literals in the text: rules none of whose patterns can match sleep
-    present_norm = _literals_in(policy, text) if awake & ~policy.open_rules else 0
-    awake &= present_norm | policy.open_rules
-    plans = policy.searches
+    # the bits of the literals in the text: patterns whose most selective set is absent sleep
+    present = _literals_in(policy, text) if awake & ~policy.open_patterns else 0
+    awake &= present | policy.open_patterns
+    plans = policy.plans
+    searches = policy.searches
+    checked = -1  # the last rule whose min_digits and needs held
     while awake:
         lowest = awake & -awake
         awake ^= lowest
         plan = plans[lowest.bit_length() - 1]
-        rule = plan.rule
-        if rule.min_digits:
-            if digits < 0:
-                digits = _digits(raw)
-            if digits < rule.min_digits:
-                continue
-        if plan.needs is not None:
-            if not lowered:
-                lowered = raw.lower()
-            if plan.needs.search(lowered) is None:
-                continue
+        search = searches[plan.rule]
+        rule = search.rule
+        if plan.rule != checked:
+            if rule.min_digits:
+                if digits < 0:
+                    digits = _digits(raw)
+                if digits < rule.min_digits:
+                    awake &= ~search.patterns
+                    continue
+            if search.needs is not None:
+                if not lowered:
+                    lowered = raw.lower()
+                if search.needs.search(lowered) is None:
+                    awake &= ~search.patterns
+                    continue
+            checked = plan.rule
         if rule.on == "raw":
-            text = raw
-            if present_raw < 0:
-                present_raw = _literals_in(policy, raw)
-            present = present_raw
-        else:
-            text = scan.norm.text
-            present = present_norm
-        for pattern, required in plan.searches:
-            if present & required != required:
-                continue  # a literal set every match would hold is not in the text: no match
-            match = pattern.search(text)
+            if plan.rest:
+                if present_raw < 0:
+                    present_raw = _literals_in(policy, raw)
+                if present_raw & plan.rest != plan.rest:
+                    continue
+            match = plan.pattern.search(raw)
             if match is None:
                 continue
-            if rule.on == "raw":
-                hits.append(Hit(rule, match.start(), match.end(), -1, -1))
-            else:
-                first = scan.token_after(match.start())
-                last = max(first + 1, scan.token_after(match.end()))
-                hits.append(Hit(rule, match.start(), match.end(), first, last))
-            break
+            hits.append(Hit(rule, match.start(), match.end(), -1, -1))
+        else:
+            if plan.rest and present & plan.rest != plan.rest:
+                continue  # a literal set every match would hold is not in the text: no match
+            match = plan.pattern.search(text)
+            if match is None:
+                continue
+            first = scan.token_after(match.start())
+            last = max(first + 1, scan.token_after(match.end()))
+            hits.append(Hit(rule, match.start(), match.end(), first, last))
+        awake &= ~search.patterns  # one hit per rule
     return hits
 
 
@@ -770,6 +788,12 @@ def _model_target(scan: _Scan, category: str) -> bool:
     return any(name in scan.cues for name in ("person", "direct", "roles"))
 
 
+def _rounded(score: float) -> float:
+    """The score within [0, 1], to four decimals (0 and 1 are already: round costs a formatting)."""
+    score = min(1.0, max(0.0, score))
+    return round(score, 4) if 0.0 < score < 1.0 else score
+
+
 def _noisy_or(values: Iterable[float]) -> float:
     remaining = 1.0
     for value in values:
@@ -879,7 +903,7 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
                 f"(probabilité {pct} %)",
                 f"The statistical model likens this comment to “{label_en}” (probability {pct}%)"))
 
-    scores = {c: round(min(1.0, max(0.0, s)), 4) for c, s in scores.items()}
+    scores = {c: _rounded(s) for c, s in scores.items()}
     limits = context.thresholds.by_category
     hidden = [c for c in CATEGORY_IDS if scores[c] >= limits[c][0]]
     flagged = [c for c in CATEGORY_IDS if scores[c] >= limits[c][1]]

@@ -108,12 +108,16 @@ def _minimal(strings: Iterable[str]) -> Strings:
     return frozenset(kept)
 
 
+def chance(strings: Iterable[str]) -> float:
+    """A rough guess of how likely a comment holds one of the strings: short strings are common.
+    Good enough to rank sets, not to predict."""
+    return min(1.0, sum(0.5 ** min(len(s), 8) for s in strings))
+
+
 def _cost(strings: Strings) -> float:
     """The expected cost of a pre-filter, in substring tests: its tests, plus a search (about a
-    hundred tests' worth) each time it lets a text through. Short strings are common in comments;
-    the chance is a rough guess, good enough to choose between a pattern's candidate sets."""
-    chance = min(1.0, sum(0.5 ** min(len(s), 8) for s in strings))
-    return len(strings) + 100.0 * chance
+    hundred tests' worth) each time it lets a text through."""
+    return len(strings) + 100.0 * chance(strings)
 
 
 def _exact_seq(seq: list) -> Strings | None:  # type: ignore[type-arg]
