@@ -136,8 +136,10 @@ class PhraseIndex:
         # Per surface, find reads the payloads of its one-word phrases, and per length of the
         # words after the first, a dictionary from those words to their (order, payload) pairs,
         # ``order`` being the entry's place among the surface's entries, by which matches at one
-        # position are reported (as a walk through the entries would).
-        self.plans: dict[str, tuple[list[tuple[int, Any]], dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]]]] = {}
+        # position are reported (as a walk through the entries would); and the keys the word after
+        # it must have for any longer phrase to match (with their inflected surfaces), so that
+        # most occurrences of a common first word ("de", "la") cost one set look-up.
+        self.plans: dict[str, tuple[list[tuple[int, Any]], dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]], frozenset[str]]] = {}
         for word in self.first:
             surfaces = (word, word + "es", word + "s", word + "x", word + "e") if inflect else (word,)
             for surface in surfaces:
@@ -157,7 +159,10 @@ class PhraseIndex:
                         else:
                             singles.append((order, payload))
                         order += 1
-                self.plans[surface] = (singles, longer)
+                seconds = {rest[0] for by_rest in longer.values() for rest in by_rest}
+                if inflect:
+                    seconds |= {w + end for w in seconds for end in ("es", "s", "x", "e")}
+                self.plans[surface] = (singles, longer, frozenset(seconds))
 
     def find(self, keys: Sequence[str]) -> list[tuple[int, int, Any]]:
         found: list[tuple[int, int, Any]] = []
@@ -167,8 +172,8 @@ class PhraseIndex:
             plan = plans.get(key)
             if plan is None:
                 continue
-            singles, longer = plan
-            if not longer:
+            singles, longer, seconds = plan
+            if not longer or i + 1 >= len(keys) or keys[i + 1] not in seconds:
                 found.extend([(i, i + 1, payload) for _, payload in singles])
                 continue
             matches = [(order, i + 1, payload) for order, payload in singles]
