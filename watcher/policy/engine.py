@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import operator
 import re
@@ -44,7 +45,7 @@ import ahocorasick
 from watcher.categories import BY_ID, CATEGORY_IDS
 from watcher.errors import ConfigError
 from watcher.policy import stateful
-from watcher.policy.factors import literal_probe, required_factors
+from watcher.policy.factors import literal_probe, required_sets
 from watcher.policy.model import Model, load_model
 from watcher.policy.normalize import (
     Normalized,
@@ -112,6 +113,7 @@ def _variants(key: str) -> tuple[str, ...]:
 
 
 _FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
 
 
 class PhraseIndex:
@@ -134,8 +136,10 @@ class PhraseIndex:
         # Per surface, find reads the payloads of its one-word phrases, and per length of the
         # words after the first, a dictionary from those words to their (order, payload) pairs,
         # ``order`` being the entry's place among the surface's entries, by which matches at one
-        # position are reported (as a walk through the entries would).
-        self.plans: dict[str, tuple[list[tuple[int, Any]], dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]]]] = {}
+        # position are reported (as a walk through the entries would); and the keys the word after
+        # it must have for any longer phrase to match (with their inflected surfaces), so that
+        # most occurrences of a common first word ("de", "la") cost one set look-up.
+        self.plans: dict[str, tuple[list[tuple[int, Any]], dict[int, dict[tuple[str, ...], list[tuple[int, Any]]]], frozenset[str]]] = {}
         for word in self.first:
             surfaces = (word, word + "es", word + "s", word + "x", word + "e") if inflect else (word,)
             for surface in surfaces:
@@ -155,7 +159,10 @@ class PhraseIndex:
                         else:
                             singles.append((order, payload))
                         order += 1
-                self.plans[surface] = (singles, longer)
+                seconds = {rest[0] for by_rest in longer.values() for rest in by_rest}
+                if inflect:
+                    seconds |= {w + end for w in seconds for end in ("es", "s", "x", "e")}
+                self.plans[surface] = (singles, longer, frozenset(seconds))
 
     def find(self, keys: Sequence[str]) -> list[tuple[int, int, Any]]:
         found: list[tuple[int, int, Any]] = []
@@ -165,8 +172,8 @@ class PhraseIndex:
             plan = plans.get(key)
             if plan is None:
                 continue
-            singles, longer = plan
-            if not longer:
+            singles, longer, seconds = plan
+            if not longer or i + 1 >= len(keys) or keys[i + 1] not in seconds:
                 found.extend([(i, i + 1, payload) for _, payload in singles])
                 continue
             matches = [(order, i + 1, payload) for order, payload in singles]
@@ -209,7 +216,14 @@ class PhraseIndex:
 class _PatternRule:
     rule: Rule
     needs: re.Pattern[str] | None
-    searches: tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]
+    patterns: int  # the bits of its patterns in Policy.plans
+
+
+@dataclass(frozen=True, slots=True)
+class _PatternPlan:
+    rule: int  # its rule's index in Policy.searches
+    pattern: re.Pattern[str]
+    rest: int  # the bits of the literal sets it requires beyond its most selective one
 
 
 @dataclass(frozen=True)
@@ -226,42 +240,71 @@ class Policy:
     cues: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     allow_terms: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     sources: tuple[str, ...] = ()
-    # Per pattern rule: a probe for its ``needs`` (any of them in the lower-cased text), and each
-    # pattern with the literals one of which any match contains (None: always search; see
-    # watcher.policy.factors). Derived from ``patterns``, so never out of step with them.
+    # Per pattern rule: a probe for its ``needs`` (any of them in the lower-cased text) and its
+    # patterns' bits; per pattern (bit g stands for plans[g], a rule's patterns in a row, in the
+    # rules' order): its rule and the literal sets it requires (see
+    # watcher.policy.factors.required_sets). Derived from ``patterns``, so never out of step.
     searches: tuple[_PatternRule, ...] = field(default=(), init=False, repr=False, compare=False)
-    # Which pattern rules a comment's token keys wake: bit i stands for searches[i]. A rule
+    plans: tuple[_PatternPlan, ...] = field(default=(), init=False, repr=False, compare=False)
+    # Which patterns a comment's token keys wake (the patterns of the rules they wake). A rule
     # without triggers is always tried; one with triggers only when a token key is one of them.
     trigger_bits: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     untriggered_bits: int = field(default=0, init=False, repr=False, compare=False)
 
-    # Every literal of ``searches``, found in one pass over a comment (Aho-Corasick).
+    # Every literal of the patterns' required sets, found in one pass over a comment
+    # (Aho-Corasick; each literal's value is its index in ``literal_bits``). A literal's bits:
+    # bit g (g < len(plans)) when it belongs to the most selective set of pattern g, so a pattern
+    # whose best set is not in the text sleeps; then one bit per distinct set holding it, which a
+    # pattern with more sets checks (its ``rest``) before it is searched. Patterns that require
+    # nothing, or whose rule runs on the raw text, are never put to sleep (``open_patterns``;
+    # the latter check all their sets, against the raw text).
     literals: Any = field(default=None, init=False, repr=False, compare=False)
+    literal_bits: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+    open_patterns: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        required = [[required_sets(pattern) for pattern in rule.patterns] for rule in self.patterns]
+        count = sum(map(len, required))
+        distinct = {frozenset(strings) for per_rule in required for sets in per_rule for strings in sets}
+        set_bit = {strings: 1 << (count + n) for n, strings in
+                   enumerate(sorted(distinct, key=lambda strings: (len(strings), sorted(strings))))}
+        bits_of: dict[str, int] = {}  # each literal: its bits
+        open_patterns = 0
         searches = []
-        automaton = ahocorasick.Automaton()
-        for rule in self.patterns:
-            plans = []
-            for pattern in rule.patterns:
-                factors = required_factors(pattern)
-                if factors is not None:
-                    factors = frozenset(factors)
-                    for factor in factors:
-                        automaton.add_word(factor, factor)
-                plans.append((pattern, factors))
+        plans = []
+        for i, rule in enumerate(self.patterns):
+            first = len(plans)
+            for pattern, sets in zip(rule.patterns, required[i], strict=True):
+                g = 1 << len(plans)
+                masks = [set_bit[frozenset(strings)] for strings in sets]
+                for strings, bit in zip(sets, masks, strict=True):
+                    for literal in strings:
+                        bits_of[literal] = bits_of.get(literal, 0) | bit
+                if sets and rule.on != "raw":
+                    for literal in sets[0]:  # the most selective
+                        bits_of[literal] |= g
+                    masks = masks[1:]
+                else:
+                    open_patterns |= g
+                plans.append(_PatternPlan(i, pattern, functools.reduce(operator.or_, masks, 0)))
             searches.append(_PatternRule(rule, literal_probe(rule.needs) if rule.needs else None,
-                                         tuple(plans)))
+                                         (1 << len(plans)) - (1 << first)))
+        automaton = ahocorasick.Automaton()
+        for index, literal in enumerate(bits_of):
+            automaton.add_word(literal, index)
         automaton.make_automaton()
         object.__setattr__(self, "searches", tuple(searches))
+        object.__setattr__(self, "plans", tuple(plans))
         object.__setattr__(self, "literals", automaton if len(automaton) else None)
+        object.__setattr__(self, "literal_bits", tuple(bits_of.values()))
+        object.__setattr__(self, "open_patterns", open_patterns)
         bits: dict[str, int] = {}
         untriggered = 0
-        for i, rule in enumerate(self.patterns):
-            if not rule.triggers:
-                untriggered |= 1 << i
-            for trigger in rule.triggers:
-                bits[trigger] = bits.get(trigger, 0) | 1 << i
+        for search in searches:
+            if not search.rule.triggers:
+                untriggered |= search.patterns
+            for trigger in search.rule.triggers:
+                bits[trigger] = bits.get(trigger, 0) | search.patterns
         object.__setattr__(self, "trigger_bits", bits)
         object.__setattr__(self, "untriggered_bits", untriggered)
 
@@ -481,11 +524,12 @@ def _digits(raw: str) -> int:
     return count
 
 
-def _literals_in(policy: Policy, text: str) -> set[str]:
-    """The literals of the pattern rules' pre-filters that occur in ``text``."""
+def _literals_in(policy: Policy, text: str) -> int:
+    """The bits of the pattern literals that occur in ``text`` (see Policy.literals), or'ed."""
     if policy.literals is None:
-        return set()
-    return {found for _, found in policy.literals.iter(text)}
+        return 0
+    bits = policy.literal_bits
+    return functools.reduce(operator.or_, [bits[i] for i in set(map(_SECOND, policy.literals.iter(text)))], 0)
 
 
 def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
@@ -518,51 +562,58 @@ def _find_hits(scan: _Scan, policy: Policy, raw: str) -> list[Hit]:
                     hits.append(Hit(rule, token.start, token.end, index, index + 1, censored=True))
     digits = -1
     lowered = ""
-    present_norm: set[str] | None = None  # the literals of the pattern rules in the text
-    present_raw: set[str] | None = None
-    awake = policy.untriggered_bits
+    present_raw = -1
+    awake = policy.untriggered_bits  # the patterns to try, as bits of policy.plans
     bits = policy.trigger_bits
     for key in scan.key_set:
         awake |= bits.get(key, 0)
-    plans = policy.searches
+    text = scan.norm.text
+    # the bits of the literals in the text: patterns whose most selective set is absent sleep
+    present = _literals_in(policy, text) if awake & ~policy.open_patterns else 0
+    awake &= present | policy.open_patterns
+    plans = policy.plans
+    searches = policy.searches
+    checked = -1  # the last rule whose min_digits and needs held
     while awake:
         lowest = awake & -awake
         awake ^= lowest
         plan = plans[lowest.bit_length() - 1]
-        rule = plan.rule
-        if rule.min_digits:
-            if digits < 0:
-                digits = _digits(raw)
-            if digits < rule.min_digits:
-                continue
-        if plan.needs is not None:
-            if not lowered:
-                lowered = raw.lower()
-            if plan.needs.search(lowered) is None:
-                continue
+        search = searches[plan.rule]
+        rule = search.rule
+        if plan.rule != checked:
+            if rule.min_digits:
+                if digits < 0:
+                    digits = _digits(raw)
+                if digits < rule.min_digits:
+                    awake &= ~search.patterns
+                    continue
+            if search.needs is not None:
+                if not lowered:
+                    lowered = raw.lower()
+                if search.needs.search(lowered) is None:
+                    awake &= ~search.patterns
+                    continue
+            checked = plan.rule
         if rule.on == "raw":
-            text = raw
-            if present_raw is None:
-                present_raw = _literals_in(policy, raw)
-            present = present_raw
-        else:
-            text = scan.norm.text
-            if present_norm is None:
-                present_norm = _literals_in(policy, text)
-            present = present_norm
-        for pattern, factors in plan.searches:
-            if factors is not None and present.isdisjoint(factors):
-                continue  # none of the literals any match would contain: no match
-            match = pattern.search(text)
+            if plan.rest:
+                if present_raw < 0:
+                    present_raw = _literals_in(policy, raw)
+                if present_raw & plan.rest != plan.rest:
+                    continue
+            match = plan.pattern.search(raw)
             if match is None:
                 continue
-            if rule.on == "raw":
-                hits.append(Hit(rule, match.start(), match.end(), -1, -1))
-            else:
-                first = scan.token_after(match.start())
-                last = max(first + 1, scan.token_after(match.end()))
-                hits.append(Hit(rule, match.start(), match.end(), first, last))
-            break
+            hits.append(Hit(rule, match.start(), match.end(), -1, -1))
+        else:
+            if plan.rest and present & plan.rest != plan.rest:
+                continue  # a literal set every match would hold is not in the text: no match
+            match = plan.pattern.search(text)
+            if match is None:
+                continue
+            first = scan.token_after(match.start())
+            last = max(first + 1, scan.token_after(match.end()))
+            hits.append(Hit(rule, match.start(), match.end(), first, last))
+        awake &= ~search.patterns  # one hit per rule
     return hits
 
 
@@ -742,6 +793,12 @@ def _model_target(scan: _Scan, category: str) -> bool:
     return any(name in scan.cues for name in ("person", "direct", "roles"))
 
 
+def _rounded(score: float) -> float:
+    """The score within [0, 1], to four decimals (0 and 1 are already: round costs a formatting)."""
+    score = min(1.0, max(0.0, score))
+    return round(score, 4) if 0.0 < score < 1.0 else score
+
+
 def _noisy_or(values: Iterable[float]) -> float:
     remaining = 1.0
     for value in values:
@@ -851,7 +908,7 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
                 f"(probabilité {pct} %)",
                 f"The statistical model likens this comment to “{label_en}” (probability {pct}%)"))
 
-    scores = {c: round(min(1.0, max(0.0, s)), 4) for c, s in scores.items()}
+    scores = {c: _rounded(s) for c, s in scores.items()}
     limits = context.thresholds.by_category
     hidden = [c for c in CATEGORY_IDS if scores[c] >= limits[c][0]]
     flagged = [c for c in CATEGORY_IDS if scores[c] >= limits[c][1]]

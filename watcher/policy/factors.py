@@ -23,6 +23,10 @@ The derivation is conservative, so the skip never changes a result:
   common ones).
 
 Patterns compiled with ``re.IGNORECASE`` (the ``on = "raw"`` rules) get no pre-filter.
+
+:func:`required_sets`, what the engine uses, keeps every such set a pattern shows rather than the
+cheapest one: a text must hold a literal of each (``\\b(?:GROUP)\\b…\\b(?:devraient|doivent)\\s+…``
+needs a group's name, a verb and what follows), and one pass over the comment finds them all.
 A test checks the claim on every rule sample and corpus text (tests/test_policy_rules.py).
 """
 
@@ -34,6 +38,7 @@ import re._parser as sre_parse
 from collections.abc import Iterable
 
 LIMIT = 64  # largest set of strings kept while concatenating
+MIN_LENGTH = 2  # required_sets keeps no set holding a shorter string
 MAX_FACTORS = 48  # a pre-filter with more strings than this costs about what it saves
 
 _ZERO_WIDTH = {sre.AT}
@@ -58,6 +63,32 @@ def required_factors(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     return tuple(sorted(_minimal(factors), key=lambda s: (len(s), s)))
 
 
+def required_sets(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], ...]:
+    """Given a compiled pattern, return sets of literals such that every match's text contains
+    one literal of **each** set (a conjunction; empty when none can be shown).
+
+    Where :func:`required_factors` keeps the one cheapest set, this keeps every set the pattern's
+    elements give: a name list, the verb after it and the word after that are each required, and
+    a comment rarely holds all three. Sets are checked together against the literals found in
+    one pass over the comment, so their number and size cost almost nothing at classification
+    time. A set holding a string shorter than ``MIN_LENGTH`` is dropped (nearly every comment
+    holds it, and its occurrences would flood that pass), as is a set that another one implies.
+    Ordered from the most selective (by :func:`_cost`) to the least.
+    """
+    if pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
+        return ()
+    tree = sre_parse.parse(pattern.pattern, pattern.flags)
+    if tree.state.flags & re.IGNORECASE:
+        return ()
+    sets: list[Strings] = []
+    for strings in _all_required(list(tree)):
+        if strings not in sets:
+            sets.append(strings)
+    kept = [s for s in sets if not any(t != s and _implies(t, s) for t in sets)]
+    kept.sort(key=lambda c: (_cost(c), sorted(c)))
+    return tuple(tuple(sorted(s, key=lambda x: (len(x), x))) for s in kept)
+
+
 def literal_probe(strings: Iterable[str]) -> re.Pattern[str]:
     """Given literal strings, return a pattern that finds any of them.
 
@@ -77,12 +108,16 @@ def _minimal(strings: Iterable[str]) -> Strings:
     return frozenset(kept)
 
 
+def chance(strings: Iterable[str]) -> float:
+    """A rough guess of how likely a comment holds one of the strings: short strings are common.
+    Good enough to rank sets, not to predict."""
+    return min(1.0, sum(0.5 ** min(len(s), 8) for s in strings))
+
+
 def _cost(strings: Strings) -> float:
     """The expected cost of a pre-filter, in substring tests: its tests, plus a search (about a
-    hundred tests' worth) each time it lets a text through. Short strings are common in comments;
-    the chance is a rough guess, good enough to choose between a pattern's candidate sets."""
-    chance = min(1.0, sum(0.5 ** min(len(s), 8) for s in strings))
-    return len(strings) + 100.0 * chance
+    hundred tests' worth) each time it lets a text through."""
+    return len(strings) + 100.0 * chance(strings)
 
 
 def _exact_seq(seq: list) -> Strings | None:  # type: ignore[type-arg]
@@ -207,3 +242,81 @@ def _required_seq(seq: list) -> Strings | None:  # type: ignore[type-arg]
     if not candidates:
         return None
     return min((_minimal(c) for c in candidates), key=lambda c: (_cost(c), sorted(c)))
+
+
+def _implies(a: Strings, b: Strings) -> bool:
+    """Does a text holding one of ``a`` always hold one of ``b``? (Each of ``a`` contains one of
+    ``b``.) Only tried on sets small enough for the test to be cheap; otherwise no."""
+    if len(a) * len(b) > 4096:
+        return False
+    return all(any(y in x for y in b) for x in a)
+
+
+def _flatten(seq: list) -> list:  # type: ignore[type-arg]
+    """The sequence with its groups opened: a group matches what its sequence matches."""
+    out = []
+    for node in seq:
+        op, av = node
+        if op is sre.SUBPATTERN and not av[1] & re.IGNORECASE:
+            out.extend(_flatten(list(av[3])))
+        else:
+            out.append(node)
+    return out
+
+
+def _all_required(seq: list) -> list[Strings]:  # type: ignore[type-arg]
+    """Every set of strings the sequence shows required (each, not one of them).
+
+    Each longest run of consecutive exact elements from each start gives a set (the runs it
+    covers are implied by it); an element that is no such run gives its own: a look-around's
+    content, a repetition's item occurring at least once, a branch's union of each branch's
+    cheapest set. Sets holding a string shorter than ``MIN_LENGTH`` are left out.
+    """
+    seq = _flatten(seq)
+    exacts = [None if node[0] is sre.ASSERT else _exact(node) for node in seq]
+    out: list[Strings] = []
+    for node, exact in zip(seq, exacts, strict=True):
+        if exact is not None:
+            continue  # in the runs below
+        op, av = node
+        if op is sre.ASSERT:
+            out.extend(_all_required(list(av[1])))
+        elif op in _REPEATS:
+            if av[0] >= 1:
+                out.extend(_all_required(list(av[2])))
+        elif op is getattr(sre, "ATOMIC_GROUP", None):
+            out.extend(_all_required(list(av)))
+        elif op is sre.BRANCH:
+            union: set[str] = set()
+            for branch in av[1]:
+                options = _all_required(list(branch))
+                if not options:
+                    break
+                union |= min(options, key=lambda c: (_cost(c), sorted(c)))
+            else:
+                out.append(frozenset(union))
+    empty = frozenset({""})
+    in_runs = [empty if node[0] is sre.ASSERT else exact for node, exact in zip(seq, exacts, strict=True)]
+    furthest = first = 0
+    while first < len(seq):
+        run: set[str] = {""}
+        end = first
+        for exact in in_runs[first:]:
+            if exact is None:
+                break
+            longer = {a + b for a in run for b in exact}
+            if len(longer) > LIMIT:
+                break
+            run = longer
+            end += 1
+        if end > furthest and "" not in run:
+            out.append(frozenset(run))
+            furthest = end
+        # a run stopped by an inexact element (or the end): the runs starting inside it stop
+        # there too, and it implies them; one stopped by LIMIT: the next start may go further
+        first = end + 1 if end == len(seq) or in_runs[end] is None else first + 1
+    kept = []
+    for strings in map(_minimal, out):
+        if min(map(len, strings)) >= MIN_LENGTH:
+            kept.append(strings)
+    return kept

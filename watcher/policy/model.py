@@ -126,7 +126,7 @@ class Model:
             last = np.empty(size, dtype=bool)
             last[-1] = True
             np.not_equal(found[1:], found[:-1], out=last[:-1])
-            ends = np.flatnonzero(last)
+            ends = last.nonzero()[0]  # np.flatnonzero without its Python wrapper
             rows = self.table[found[ends]]  # idf, then one coefficient per category
             if len(ends) == size:  # every feature once: sublinear tf is 1 + log(1) = 1
                 values = rows[:, 0].copy()

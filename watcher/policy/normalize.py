@@ -182,7 +182,7 @@ class Normalized:
 
 def _char_pass(text: str) -> tuple[str, tuple[int, ...] | range]:
     mapped = text.translate(_TABLE)
-    if _TABLE.irregular.isdisjoint(text):
+    if text.isascii() or _TABLE.irregular.isdisjoint(text):  # every ASCII character maps to one
         return mapped, range(len(text))
     chars: list[str] = []
     offsets: list[int] = []
@@ -191,6 +191,14 @@ def _char_pass(text: str) -> tuple[str, tuple[int, ...] | range]:
         chars.append(piece)
         offsets.extend([index] * len(piece))
     return "".join(chars), tuple(offsets)
+
+
+def _has_leet(text: str) -> bool:
+    """Does the text hold one of _LEET's characters? (What ``not _LEET_CHARS.isdisjoint(text)``
+    says, without a set look-up per character of the text.)"""
+    return ("0" in text or "1" in text or "3" in text or "4" in text or "5" in text
+            or "7" in text or "8" in text or "9" in text or "@" in text or "$" in text
+            or "!" in text or "|" in text)
 
 
 def _unleet(match: re.Match[str]) -> str:
@@ -270,7 +278,7 @@ def _uncensor(match: re.Match[str]) -> str:
 def normalize(text: str) -> Normalized:
     """Given a comment's text, return its normalized form with offsets into the original."""
     mapped, offsets = _char_pass(text)
-    if not _LEET_CHARS.isdisjoint(mapped):
+    if _has_leet(mapped):
         mapped = _LEET_WORD.sub(_unleet, mapped)  # same length: offsets unchanged
     if "*" in mapped or "#" in mapped:
         mapped = _CENSORED.sub(_uncensor, mapped)  # same length: offsets unchanged
