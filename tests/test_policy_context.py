@@ -318,3 +318,11 @@ def test_words_followed_by_who_said_them_are_reviewed_not_hidden() -> None:
         assert judge(text).action == "hide", text
     # a threat so reported still alerts a person at once
     assert judge("je vais te tuer, c'est ce qu'il a écrit à ma fille").alert
+
+
+def test_a_censored_spelling_counts_a_little_less_than_the_word() -> None:
+    for plain, censored in (("fuck you", "f*** you"), ("t'es un tabarnak de cave", "t'es un t*b*rn*k de cave")):
+        said = judge(plain, pol=rules_only()).scores["diffamation_irrespect"]
+        softened = judge(censored, pol=rules_only()).scores["diffamation_irrespect"]
+        assert 0 < softened < said, (plain, said, softened)
+        assert judge(censored).action == "hide"  # still an insult

@@ -79,6 +79,7 @@ JOYFUL = 0.4
 AFFECTIONATE = 0.45  # a mild insult among words of affection: a review, never a hide
 WARNING = 0.45  # an advert or link inside a warning against scams: a review, never a hide
 ORDINARY_CONTENT = 0.3  # under this, a courtesy or a question repeated by others is no campaign
+CENSORED = 0.85  # a word written with * or # for some letters counts a little less
 REPORTED = 0.45  # words followed by who said them ("…, c'est ce qu'il a dit à mon fils"): a review
 EVIDENCE_FLOOR = 0.2
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -659,6 +660,13 @@ def _review_at_most(hit: Hit, weight: float, cap: float, note: str) -> float:
     return min(weight, cap)
 
 
+def _censored_span(scan: _Scan, hit: Hit) -> bool:
+    """Whether the hit's words were written with * or # standing for letters."""
+    start, end = scan.norm.span(hit.start, hit.end)
+    written = scan.norm.original[start:end]
+    return "*" in written or "#" in written
+
+
 def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     """Set a hit's weight from its context: target, negation, quotation, joy."""
     rule = hit.rule
@@ -696,8 +704,9 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     else:
         hit.targeted = True
     weight = rule.weight if hit.targeted else rule.weight_untargeted
-    if hit.censored:
-        weight *= 0.85
+    if hit.censored or (not raw_rule and ("*" in raw or "#" in raw) and _censored_span(scan, hit)):
+        # the author softened the word ("f***", read as the word normalize() gives it): milder
+        weight *= CENSORED
     direct = scan.cue_ending_in("direct", first - 2, first)
     if rule.quotable and not raw_rule:
         # a word in quotes is mentioned, not used, unless said to someone outside the quotation
