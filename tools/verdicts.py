@@ -59,7 +59,8 @@ def demo_streams() -> Iterator[tuple[CommentInput, tuple[HistoryItem, ...]]]:
             yield (CommentInput(text=c["text"], author_id=c.get("author_id"),
                                 author_name=c.get("author_name"), created_time=when),
                    tuple(history))
-            history.append(HistoryItem(c["text"], c.get("author_id"), when))
+            history.append(HistoryItem(c["text"], c.get("author_id"), when,
+                                       author_name=c.get("author_name")))
 
 
 def verdict_record(verdict) -> dict:  # type: ignore[no-untyped-def]
