@@ -36,11 +36,13 @@ def test_training_twice_gives_the_same_model_and_the_shipped_one(tmp_path: Path,
     assert shipped.version == version_a, "the shipped model is stale: run `vigie train --without-store`"
     # Bit for bit within one machine; the shipped model was fitted on another, where other
     # releases of numpy, scipy or scikit-learn, or the same releases on another CPU (their
-    # vectorised kernels), round the same fit differently in the last digits: 9e-7 was seen
-    # with identical releases on two machines of this project.
+    # vectorised kernels), round the same fit differently in the last digits, and the solver's
+    # iterations carry those differences on: with identical releases, 9e-7 was seen between two
+    # machines of this project, 1.9e-4 between two others (2026-12-02). A changed corpus or
+    # setting moves the probabilities by far more, and changes the version besides.
     for text in PROBES:
         assert a.predict(text) == b.predict(text)
-        assert a.predict(text) == pytest.approx(shipped.predict(text), abs=1e-5)
+        assert a.predict(text) == pytest.approx(shipped.predict(text), abs=1e-3)
 
 
 def test_fast_scoring_equals_scikit_learn(tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
