@@ -232,16 +232,24 @@ def _required_seq(seq: list) -> Strings | None:  # type: ignore[type-arg]
     for first in range(len(seq)):
         run: set[str] = {""}
         for exact in exacts[first:]:
-            if exact is None:
+            longer = _concatenated(run, exact)
+            if longer is None:
                 break
-            run = {a + b for a in run for b in exact}
-            if len(run) > LIMIT:
-                break
+            run = longer
             if "" not in run:
                 candidates.append(frozenset(run))
     if not candidates:
         return None
     return min((_minimal(c) for c in candidates), key=lambda c: (_cost(c), sorted(c)))
+
+
+def _concatenated(run: set[str], exact: Strings | None) -> set[str] | None:
+    """The run's strings followed by each of ``exact``'s; None when the element is not exact or
+    the run would grow past ``LIMIT`` strings (the run ends there)."""
+    if exact is None:
+        return None
+    longer = {a + b for a in run for b in exact}
+    return longer if len(longer) <= LIMIT else None
 
 
 def _implies(a: Strings, b: Strings) -> bool:
@@ -302,10 +310,8 @@ def _all_required(seq: list) -> list[Strings]:  # type: ignore[type-arg]
         run: set[str] = {""}
         end = first
         for exact in in_runs[first:]:
-            if exact is None:
-                break
-            longer = {a + b for a in run for b in exact}
-            if len(longer) > LIMIT:
+            longer = _concatenated(run, exact)
+            if longer is None:
                 break
             run = longer
             end += 1

@@ -68,11 +68,16 @@ class Repetition:
     anonymous_others: int = 0  # of those other authors, the ones posting anonymously
 
     @property
+    def own(self) -> float:
+        """How much the author repeats themself, in [0, 1]."""
+        if not self.same_author:
+            return 0.0
+        return 0.55 if self.same_author == 1 else 0.8 if self.same_author == 2 else 0.95
+
+    @property
     def score(self) -> float:
         """How repetitive, in [0, 1]: 0 when the text is new in the window."""
-        score = 0.0
-        if self.same_author >= 1:
-            score = max(score, 0.55 if self.same_author == 1 else 0.8 if self.same_author == 2 else 0.95)
+        score = self.own
         if self.other_authors >= 2 and self.length >= MIN_CHARS_MANY_AUTHORS:
             score = max(score, 0.6 if self.other_authors == 2 else 0.85)
         if self.other_authors == 1 and self.length >= MEDIUM_COPY:
@@ -93,10 +98,8 @@ class Repetition:
         counts only its author's own repeats: parents asking the same question or thanking in
         the same words are no campaign, whatever their display names.
         """
-        own = 0.0 if not self.same_author else \
-            0.55 if self.same_author == 1 else 0.8 if self.same_author == 2 else 0.95
         if ordinary and self.length < LONG_COPY:
-            return own
+            return self.own
         score = self.score
         if self.anonymous_others and (
                 self.length >= MEDIUM_COPY
