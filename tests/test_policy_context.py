@@ -55,6 +55,12 @@ ACCEPTABLE = [
     "Fais attention à toi sur la glace ce matin.",
     "Jte dis que t'es capable, lâche pas!",
     "Je dis pas que les gens du transport sont des idiots, je dis que ce plan-là a jamais été testé.",
+    # a rule named further back in its clause is what the adjective judges
+    "Ce règlement sur le cellulaire est stupide et ne sera jamais appliqué.",
+    "Le nouveau calendrier scolaire de cette année est complètement idiot.",
+    # someone else's claim, introduced as such and condemned; a poem's title
+    "Un homme politique qui dit que les immigrants font baisser le niveau, c'est de la démagogie.",
+    "Ma fille a étudié Speak White en secondaire 5, un beau texte sur la langue.",
 ]
 
 LITIGIOUS = [
@@ -80,6 +86,12 @@ LITIGIOUS = [
     ("T'es un « cave »", "diffamation_irrespect"),
     ('You are a "loser"', "diffamation_irrespect"),
     ("Ce prof est un 'connard'", "diffamation_irrespect"),
+    # a person between the rule and the adjective: the person is judged
+    ("Le règlement de la directrice est stupide, comme elle.", "diffamation_irrespect"),
+    ("Ce prof sur le cellulaire est stupide.", "diffamation_irrespect"),
+    # a disclosure repeated is a disclosure
+    ("Ma voisine a dit que la petite Rosalie Côté en 1re année a été placée par la DPJ",
+     "atteinte_droits"),
 ]
 
 # Acceptable, but a number not in the allow-list or a group statement may still be reviewed:
@@ -124,6 +136,14 @@ def test_threats_raise_an_alert_and_insults_do_not() -> None:
     assert judge("Je vais te tuer mon tabarnak").alert is True
     assert judge("gonna shoot up the school tomorrow").alert is True
     assert judge("T'es un connard").alert is False
+
+
+def test_an_advert_with_a_phone_number_is_no_doxxing() -> None:
+    """Calling a number is doxxing when the comment sets people on its owner: no alert for an ad."""
+    advert = judge("Nettoyage de tapis, prix spécial pour les parents de l'école, appelez au 418 555-0182")
+    assert "illegal" not in advert.categories and advert.alert is False
+    doxxing = judge("Appelez-la au 418 555-0199 pis dites-y ce que vous pensez")
+    assert doxxing.action == "hide" and "illegal" in doxxing.categories and doxxing.alert is True
 
 
 def test_the_same_word_is_judged_by_its_target() -> None:

@@ -403,6 +403,10 @@ def _cue_keys(norm: Normalized, seq: list[Token], keys: list[str], key_set: set[
              else key) for key, token in zip(keys, seq, strict=True)]
 
 
+_SECOND_PERSON = frozenset(("t", "te", "tu", "toi", "ton", "ta", "tes", "vous", "vos", "votre", "you",
+                            "your", "youre", "ur", "u", "yourself", "ya"))
+
+
 class _Scan:
     """One comment's tokens and context cues, computed once."""
 
@@ -473,6 +477,21 @@ class _Scan:
             if a >= last and _CLAUSE_BREAK.search(self.norm.text, end, self.seq[a].start):
                 return True
         return False
+
+    def thing_subject(self, first: int, start: int) -> bool:
+        """Is the word at token ``first`` said of a thing named earlier in its clause, with no
+        person between them? "Ce règlement sur le cellulaire est stupide" judges a rule, not
+        someone; "le règlement de la directrice est stupide" is left to the other cues."""
+        ends = [b for a, b in self._near("things", first - 8, first - 1)
+                if first - 8 <= a and b <= first]
+        if not ends or not self.cue_in_clause("things", first - 8, first - 1, start):
+            return False
+        after = max(ends)
+        if any(self.cue_in(name, after, first) for name in ("roles", "direct", "groups")):
+            return False
+        # "person" also holds the words that place a phone number ("cellulaire", "perso")
+        return not any(a >= after and self.keys[a] in _SECOND_PERSON
+                       for a, _ in self._near("person", after, first) if a < first)
 
     def cue_ending_in(self, name: str, lo: int, hi: int) -> bool:
         return any(lo <= b <= hi for _, b in self._near(name, lo, hi + 1))
@@ -674,7 +693,8 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     raw_rule = first < 0
     if raw_rule:
         first = last = scan.token_at(scan.norm.text.find(raw[hit.start:hit.end].lower()[:3]))
-    literal = scan.cue_in("things", first - 4, first - 1) or scan.cue_in("waste", first - 6, last + 6)
+    literal = scan.cue_in("things", first - 4, first - 1) or scan.cue_in("waste", first - 6, last + 6) \
+        or ("things" in scan.cues and scan.thing_subject(first, hit.start))
     structural = (scan.cue_ending_in("direct", first - 3, first)
                   or (scan.cue_ending_in("copulas", first, first) and not literal)
                   or scan.cue_ending_in("intensifiers", first - 1, first)
