@@ -72,6 +72,22 @@ def test_repeated_insults_are_hidden_as_disgraceful_and_repetitive() -> None:
     assert verdict.scores["disgracieux_repetitif"] >= 0.85
 
 
+def test_an_authors_copy_of_their_own_flagged_comment_is_hidden_and_criticism_is_not() -> None:
+    """A vulgar comment queued on its own content, posted again by its author: the copy is
+    disgraceful and repetitive (hidden); the same criticism said twice without it stays up."""
+    vulgar = "Le CSS c'est de la marde pis tout le monde le sait"
+    first = judge(vulgar, author_id="a1")
+    assert first.action == "review"
+    copy = judge(vulgar + "!!", [item(vulgar, "a1", 0.1)], author_id="a1")
+    assert copy.action == "hide" and "disgracieux_repetitif" in copy.categories
+    other = judge(vulgar + "!!", [item(vulgar, "a2", 0.1, name="Julie Tremblay")], author_id="a1",
+                  author_name="Marc Côté")
+    assert other.scores["disgracieux_repetitif"] < 0.85  # another person's copy: not this rule
+    criticism = "Honte au CSS pour la fermeture de l'école Saint-Pierre"
+    again = judge(criticism + "!", [item(criticism, "a1", 0.1)], author_id="a1")
+    assert again.action == "allow"
+
+
 def test_two_hundred_history_items_are_handled() -> None:
     history = [item(f"Commentaire numéro {i} sur la sortie scolaire de mai", f"u{i}", i / 100)
                for i in range(200)]

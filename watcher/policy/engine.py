@@ -78,6 +78,9 @@ QUOTED = 0.12
 JOYFUL = 0.4
 AFFECTIONATE = 0.45  # a mild insult among words of affection: a review, never a hide
 WARNING = 0.45  # an advert or link inside a warning against scams: a review, never a hide
+OWN_FLAGGED_COPY = 0.9  # an author's near-copy of their own comment that is flagged on its content
+CONTENT_CATEGORIES = ("diffamation_irrespect", "discrimination", "illegal", "commercial_pourriel",
+                      "atteinte_droits")
 ORDINARY_CONTENT = 0.3  # under this, a courtesy or a question repeated by others is no campaign
 CENSORED = 0.85  # a word written with * or # for some letters counts a little less
 REPORTED = 0.45  # words followed by who said them ("…, c'est ce qu'il a dit à mon fils"): a review
@@ -902,6 +905,13 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
     repetition = repeated.score if repeated else 0.0
     if repeated and repetition:
         scores["disgracieux_repetitif"] = min(1.0, 0.65 * repetition + 0.45 * content)
+        limits = context.thresholds.by_category
+        if repeated.same_author and any(
+                scores[c] >= limits[c][1] for c in CONTENT_CATEGORIES):
+            # what is already queued for its own content, posted again by its author: the copy
+            # is disgraceful and repetitive; hiding it hides a duplicate, not the opinion (the
+            # first stays for a person to judge)
+            scores["disgracieux_repetitif"] = max(scores["disgracieux_repetitif"], OWN_FLAGGED_COPY)
         anonymous, signals = stateful.anonymity(comment.author_meta, comment.author_name)
         if anonymous:
             # A clearly anonymous author (0.7 or more: a pseudonym, an anonymous post) repeating
