@@ -93,7 +93,7 @@ SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED
 CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
-                 "goodwill", "spreading")
+                 "goodwill", "spreading", "denials")
 # "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
 # negates nothing, "tu penses que t'es drôle?" is no affection)
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
@@ -727,6 +727,11 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     else:
         hit.targeted = True
     weight = rule.weight if hit.targeted else rule.weight_untargeted
+    if literal and not hit.targeted and rule.target in ("person", "near"):
+        # said of a thing just named ("une décision idiote", "des vaches, des cochons et une
+        # truie"): half the little an untargeted word weighs, so that several such words do not
+        # add up to a review
+        weight *= 0.5
     if hit.censored or (not raw_rule and ("*" in raw or "#" in raw) and _censored_span(scan, hit)):
         # the author softened the word ("f***", read as the word normalize() gives it): milder
         weight *= CENSORED
@@ -748,8 +753,9 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         # a parent reporting what their child was told, quoted without quotation marks: a person
         # looks (a troll may dress an insult so), but it is not hidden
         weight = _review_at_most(hit, weight, REPORTED, "reported")
-    if rule.negatable and not hit.suppressed and scan.cue_in_clause("negations", first - 4, first,
-                                                                     hit.start):
+    if rule.negatable and not hit.suppressed and (
+            scan.cue_in_clause("negations", first - 4, first, hit.start)
+            or scan.cue_in_clause("denials", first - 10, first, hit.start)):
         weight *= NEGATED
         hit.suppressed = True
         hit.note = "negated"
@@ -818,7 +824,7 @@ def _model_target(scan: _Scan, category: str) -> bool:
     Without a target the model stays capped at ``MODEL_WEIGHT``.
     """
     if category not in MODEL_TARGETED_CATEGORIES or any(
-            name in scan.cues for name in ("reporting", "condemning", "negations")):
+            name in scan.cues for name in ("reporting", "condemning", "negations", "denials")):
         return False
     if category == "diffamation_irrespect" and ("joy" in scan.cues or "affection" in scan.cues):
         return False

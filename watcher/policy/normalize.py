@@ -61,6 +61,8 @@ EMOJI_WORDS = {
     "🐒": "singe", "🐵": "singe", "🦍": "singe", "🦧": "singe",
     "🐷": "cochon", "🐖": "cochon", "🐽": "cochon",
     "💩": "marde", "🤡": "clown", "🍆": "aubergine", "💊": "pilule",
+    "🐀": "rat", "🐁": "rat", "🐍": "serpent", "🐋": "baleine",
+    "🐳": "baleine", "🫏": "ane",
     "💰": "argent", "💵": "argent", "💸": "argent", "🤑": "argent",
 }
 
@@ -77,6 +79,8 @@ CENSORED_WORDS = (
     "connard", "connarde", "connasse", "conne", "salope", "salaud", "putain", "pute",
     "merde", "marde", "foutre", "encule", "enculee", "batard", "batarde", "niaiseux",
     "imbecile", "cretin", "cretine", "abruti", "abrutie", "nique", "negre", "negres",
+    "cul", "cave", "caves", "idiot", "idiote", "debile", "epais", "epaisse", "niaiseuse",
+    "tapette", "plotte", "chienne", "dumbass", "retard", "moron",
 )
 CENSORED_BY_INITIAL = frozenset({"fuck", "fucking", "shit", "bitch"})
 
