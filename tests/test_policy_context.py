@@ -89,6 +89,9 @@ LITIGIOUS = [
     # a person between the rule and the adjective: the person is judged
     ("Le règlement de la directrice est stupide, comme elle.", "diffamation_irrespect"),
     ("Ce prof sur le cellulaire est stupide.", "diffamation_irrespect"),
+    ("Les éducatrices du service de garde sont des connasses qui crient sur les enfants",
+     "diffamation_irrespect"),
+    ("Encore une décision de cave pour le circuit 14.", "diffamation_irrespect"),
     # a disclosure repeated is a disclosure
     ("Ma voisine a dit que la petite Rosalie Côté en 1re année a été placée par la DPJ",
      "atteinte_droits"),

@@ -490,7 +490,10 @@ class _Scan:
         if not ends or not self.cue_in_clause("things", first - 8, first - 1, start):
             return False
         after = max(ends)
-        if any(self.cue_in(name, after, first) for name in ("roles", "direct", "groups")):
+        if any(self.cue_in(name, first - 8, first) for name in ("roles", "groups")) \
+                or self.cue_in("direct", after, first):
+            # a person named before the thing is the subject ("les éducatrices du service de
+            # garde sont des …"), or after it
             return False
         # "person" also holds the words that place a phone number ("cellulaire", "perso")
         return not any(a >= after and self.keys[a] in _SECOND_PERSON
@@ -727,10 +730,11 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     else:
         hit.targeted = True
     weight = rule.weight if hit.targeted else rule.weight_untargeted
-    if literal and not hit.targeted and rule.target in ("person", "near"):
+    if literal and not hit.targeted and rule.target in ("person", "near") \
+            and not (first > 0 and scan.keys[first - 1] in ("de", "d")):
         # said of a thing just named ("une décision idiote", "des vaches, des cochons et une
         # truie"): half the little an untargeted word weighs, so that several such words do not
-        # add up to a review
+        # add up to a review. Not a name given as its author ("une décision de cave": a cave's)
         weight *= 0.5
     if hit.censored or (not raw_rule and ("*" in raw or "#" in raw) and _censored_span(scan, hit)):
         # the author softened the word ("f***", read as the word normalize() gives it): milder
