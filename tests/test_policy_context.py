@@ -238,6 +238,37 @@ def test_a_model_that_corroborates_the_rules_hides_what_either_alone_would_queue
     assert judge("Vous n'êtes pas des incompétents", pol=agreeing).action != "hide"
 
 
+class _LeaningOnGroups:
+    """A stand-in model that leans towards discrimination, with a set probability."""
+
+    version = "stub"
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+
+    def predict(self, text: str) -> dict[str, float]:
+        return {"diffamation_irrespect": 0.0, "discrimination": self.probability, "illegal": 0.0,
+                "atteinte_droits": 0.0, "commercial_pourriel": 0.0}
+
+
+def test_a_generalization_shape_needs_the_model_firmly_agreeing_to_hide() -> None:
+    # fr.hate.group_generic reads a shape neutral remarks share: alone a review, and the model
+    # must give 0.9 (its corroborate_at), not the usual 0.7, for a hide
+    text = "Les Tunisiens ça arrive toujours à la dernière minute."
+    assert judge(text, pol=rules_only()).action == "review"
+    firm = dataclasses.replace(policy(), model=_LeaningOnGroups(0.92))
+    usual = dataclasses.replace(policy(), model=_LeaningOnGroups(0.8))
+    assert judge(text, pol=firm).action == "hide"
+    assert judge(text, pol=usual).action == "review"
+
+
+def test_an_allow_listed_idiom_does_not_silence_the_model_on_a_group() -> None:
+    # "en retard" keeps "retard" from reading as a slur; the rest of the comment is still read
+    leaning = dataclasses.replace(policy(), model=_LeaningOnGroups(0.6))
+    assert judge("Les Haïtiens, c'est bruyant, c'est en retard, c'est jamais content.",
+                 pol=leaning).action != "allow"
+
+
 def test_tes_in_capitals_is_the_special_education_technician_not_you_are() -> None:
     # TES: technicien·ne en éducation spécialisée, a staff role in every school
     assert judge("On a besoin de plus de TES pour les élèves autistes, les classes débordent"

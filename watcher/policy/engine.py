@@ -72,6 +72,9 @@ MODEL_TARGETED_WEIGHT = 1.0
 MODEL_TARGETED_CAP = 0.95  # the model's share never reaches certainty
 MODEL_TARGETED_CATEGORIES = ("diffamation_irrespect", "discrimination", "illegal")
 MODEL_CORROBORATES = 0.7  # from here the model may confirm what the rules alone would flag
+# An allow-listed idiom in these categories: the model reads the comment without its words
+# (elsewhere it is silenced: without "en retard", "t'es encore en retard" reads as an insult).
+IDIOM_REREAD = ("discrimination",)
 SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or negation
 NEGATED = 0.15
 QUOTED = 0.12
@@ -856,12 +859,17 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
     scan = _Scan(norm, policy)
     hits: list[Hit] = []
     allowed_categories: set[str] = set()
+    idiom_categories: set[str] = set()  # an allow-listed idiom ("en retard"), not a contact
     for hit in _find_hits(scan, policy, raw):
         if _allowed(hit, scan, policy, raw):
-            allowed_categories.add(hit.rule.category)
             if hit.rule.check in ("phone", "email", "url"):
+                allowed_categories.add(hit.rule.category)
                 # an official contact is no advert either: the model's guess of spam goes too
                 allowed_categories.add("commercial_pourriel")
+            elif hit.rule.category in IDIOM_REREAD:
+                idiom_categories.add(hit.rule.category)
+            else:
+                allowed_categories.add(hit.rule.category)
         else:
             hits.append(hit)
     for hit in hits:
@@ -871,6 +879,9 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
     suppressed: dict[str, bool] = dict.fromkeys(CATEGORY_IDS, False)
     by_category: dict[str, list[float]] = {c: [] for c in CATEGORY_IDS}
     held: dict[str, float] = {}  # quoted, negated or affectionate: they count once, not together
+    # rules that ask the model for more than MODEL_CORROBORATES before their review becomes a hide
+    strict: dict[str, float] = {}
+    plain: dict[str, list[float]] = {c: [] for c in CATEGORY_IDS}
     for hit in hits:
         category = hit.rule.category
         if hit.suppressed:
@@ -878,6 +889,10 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
             held[category] = max(held.get(category, 0.0), hit.weight)
         else:
             by_category[category].append(hit.weight)
+            if hit.rule.corroborate_at:
+                strict[category] = max(strict.get(category, 0.0), hit.rule.corroborate_at)
+            else:
+                plain[category].append(hit.weight)
     for category, weight in held.items():
         by_category[category].append(weight)
     for category, weights in by_category.items():
@@ -893,15 +908,31 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
         model = policy.model
         # The shipped Model reads the words the scan has already; a stand-in takes the text.
         model_probabilities = model.predict(raw, scan.keys) if isinstance(model, Model) else model.predict(raw)
+        idioms = [c for c in idiom_categories - allowed_categories
+                  if not by_category[c] and c in model_probabilities]
+        if idioms:
+            # An allow-listed idiom ("le bus est en retard") says nothing of what the rest of the
+            # comment says of a group: for discrimination the model reads the comment without the
+            # idiom's words, rather than being silenced ("les Haïtiens, c'est bruyant, c'est en
+            # retard, c'est jamais content" passed whatever it said).
+            spans = scan.allowed_spans or []
+            kept = [k for i, k in enumerate(scan.keys) if not any(a <= i < b for a, b in spans)]
+            reread = model.predict(raw, kept) if isinstance(model, Model) else model.predict(" ".join(kept))
+            for category in idioms:
+                model_probabilities[category] = reread[category]
         for category, probability in model_probabilities.items():
             if category in allowed_categories and not by_category[category]:
                 model_probabilities[category] = 0.0  # the allow-list wins over the model
                 continue
             weight = MODEL_WEIGHT
+            review = context.thresholds.by_category[category][1]
             if not suppressed[category] and (
                     (probability >= MODEL_CONFIDENT and _model_target(scan, category))
-                    or (probability >= MODEL_CORROBORATES
-                        and rule_scores[category] >= context.thresholds.by_category[category][1])):
+                    or (probability >= MODEL_CORROBORATES and rule_scores[category] >= review
+                        and (category not in strict
+                             or _noisy_or(plain[category] + [held.get(category, 0.0)]) >= review))
+                    or (category in strict and probability >= strict[category]
+                        and rule_scores[category] >= review)):
                 weight = MODEL_TARGETED_WEIGHT
             share = min(MODEL_TARGETED_CAP, weight * probability) * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)

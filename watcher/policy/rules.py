@@ -50,7 +50,7 @@ RULE_KEYS = {
     "id", "category", "language", "severity", "kind", "weight", "weight_untargeted", "terms",
     "patterns", "on", "triggers", "target", "negatable", "quotable", "message_fr", "message_en",
     "message_untargeted_fr", "message_untargeted_en", "positive", "negative", "check",
-    "min_digits", "needs",
+    "min_digits", "needs", "corroborate_at",
 }
 ALLOW_KEYS = {"terms", "phones", "emails", "domains", "note"}
 
@@ -83,6 +83,9 @@ class Rule:
     source: str
     min_digits: int = 0  # skip the rule when the text has fewer digits (speed)
     needs: tuple[str, ...] = ()  # skip unless one of these is in the lower-cased text (speed)
+    # the model probability that must agree before this rule's review becomes a hide (0: the
+    # engine's MODEL_CORROBORATES); a rule reading a shape many neutral remarks share asks more
+    corroborate_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,9 @@ def _rule(data: dict[str, Any], path: Path, defines: dict[str, str] | None = Non
         # never be present, and the rule would never wake on it
         raise _error(path, f"{where}: a trigger must be one word (without apostrophe or "
                            f"hyphen): {', '.join(repr(t) for t in split)}")
+    corroborate_at = data.get("corroborate_at", 0.0)
+    if not isinstance(corroborate_at, int | float) or not 0 <= corroborate_at <= 1:
+        raise _error(path, f"{where}: corroborate_at must be a number in [0, 1]")
     return Rule(
         id=rule_id,
         category=category,
@@ -192,6 +198,7 @@ def _rule(data: dict[str, Any], path: Path, defines: dict[str, str] | None = Non
         source=str(path),
         min_digits=int(data.get("min_digits", 0)),
         needs=_strings(data.get("needs"), path, where),
+        corroborate_at=float(corroborate_at),
     )
 
 
