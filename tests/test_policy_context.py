@@ -8,7 +8,7 @@ import pytest
 from policy_helpers import NOW, judge, policy, rules_only
 
 from watcher.policy import CommentInput, Context, classify
-from watcher.policy.engine import default_thresholds
+from watcher.policy.engine import default_thresholds, load_policy
 
 ACCEPTABLE = [
     # counter-speech and quotation
@@ -62,6 +62,18 @@ ACCEPTABLE = [
     "Un homme politique qui dit que les immigrants font baisser le niveau, c'est de la démagogie.",
     "Ma fille a étudié Speak White en secondaire 5, un beau texte sur la langue.",
 ]
+
+# Generalizations that praise or pity a group: the model likens them to discrimination, the
+# generic rule queues them, nothing hides them.
+PRAISED_GROUPS = [
+    "Les immigrants sont tous des travailleurs acharnés.",
+    "Les élèves autochtones sont sous-financés, pas étonnant qu'ils décrochent.",
+]
+
+
+@pytest.mark.parametrize("text", PRAISED_GROUPS)
+def test_a_group_praised_or_pitied_is_never_hidden(text: str) -> None:
+    assert judge(text).action != "hide"
 
 LITIGIOUS = [
     # a negation in another clause does not excuse the insult
@@ -251,13 +263,26 @@ class _LeaningOnGroups:
                 "atteinte_droits": 0.0, "commercial_pourriel": 0.0}
 
 
-def test_a_generalization_shape_needs_the_model_firmly_agreeing_to_hide() -> None:
-    # fr.hate.group_generic reads a shape neutral remarks share: alone a review, and the model
-    # must give 0.9 (its corroborate_at), not the usual 0.7, for a hide
+def test_a_generalization_shape_only_queues_whatever_the_model_says() -> None:
+    # fr.hate.group_generic reads a shape neutral remarks and praise share ("les immigrants sont
+    # tous des travailleurs acharnés"): a review, and no model probability makes it a hide
     text = "Les Tunisiens ça arrive toujours à la dernière minute."
     assert judge(text, pol=rules_only()).action == "review"
-    firm = dataclasses.replace(policy(), model=_LeaningOnGroups(0.92))
-    usual = dataclasses.replace(policy(), model=_LeaningOnGroups(0.8))
+    for probability in (0.8, 0.92, 0.999):
+        leaning = dataclasses.replace(policy(), model=_LeaningOnGroups(probability))
+        assert judge(text, pol=leaning).action == "review"
+
+
+def test_a_rule_with_corroborate_at_needs_that_much_of_the_model_to_hide(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "site.toml").write_text(
+        '[[rule]]\nid = "site.generic"\ncategory = "discrimination"\nkind = "pattern"\n'
+        'weight = 0.5\ncorroborate_at = 0.9\npatterns = ["\\\\bzorblax\\\\b"]\n'
+        'message_fr = "Essai"\nmessage_en = "Test"\npositive = ["zorblax"]\nnegative = ["bonjour"]\n',
+        encoding="utf-8")
+    site = load_policy(extra_dirs=[tmp_path])
+    text = "Les zorblax du quartier, encore eux"
+    firm = dataclasses.replace(site, model=_LeaningOnGroups(0.92))
+    usual = dataclasses.replace(site, model=_LeaningOnGroups(0.8))
     assert judge(text, pol=firm).action == "hide"
     assert judge(text, pol=usual).action == "review"
 
