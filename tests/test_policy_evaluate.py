@@ -100,10 +100,10 @@ def test_heldout_acceptable_french_targets(path: Path) -> None:
 def test_heldout_regression_floor(path: Path) -> None:
     result = heldout(path)
     assert result.recall_flagged >= 0.84, result
-    assert result.recall_hidden >= 0.73, result
+    assert result.recall_hidden >= 0.75, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 86.4% flagged, 75.2% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 86.9% flagged, 77.2% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:
