@@ -82,6 +82,7 @@ JOYFUL = 0.4
 AFFECTIONATE = 0.45  # a mild insult among words of affection: a review, never a hide
 WARNING = 0.45  # an advert or link inside a warning against scams: a review, never a hide
 OWN_FLAGGED_COPY = 0.9  # an author's near-copy of their own comment that is flagged on its content
+OWN_COPY_RULE_EVIDENCE = 0.15  # ... with a rule behind the flag (a swear word weighs 0.2), not the model alone
 CONTENT_CATEGORIES = ("diffamation_irrespect", "discrimination", "illegal", "commercial_pourriel",
                       "atteinte_droits")
 ORDINARY_CONTENT = 0.3  # under this, a courtesy or a question repeated by others is no campaign
@@ -931,8 +932,8 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
                     or (probability >= MODEL_CORROBORATES and rule_scores[category] >= review
                         and (category not in strict
                              or _noisy_or(plain[category] + [held.get(category, 0.0)]) >= review))
-                    or (category in strict and probability >= strict[category]
-                        and rule_scores[category] >= review)):
+                    or (category in strict and strict[category] < 1.0
+                        and probability >= strict[category] and rule_scores[category] >= review)):
                 weight = MODEL_TARGETED_WEIGHT
             share = min(MODEL_TARGETED_CAP, weight * probability) * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
@@ -948,10 +949,12 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
         scores["disgracieux_repetitif"] = min(1.0, 0.65 * repetition + 0.45 * content)
         limits = context.thresholds.by_category
         if repeated.same_author and any(
-                scores[c] >= limits[c][1] for c in CONTENT_CATEGORIES):
+                scores[c] >= limits[c][1] and rule_scores[c] >= OWN_COPY_RULE_EVIDENCE
+                for c in CONTENT_CATEGORIES):
             # what is already queued for its own content, posted again by its author: the copy
             # is disgraceful and repetitive; hiding it hides a duplicate, not the opinion (the
-            # first stays for a person to judge)
+            # first stays for a person to judge). A rule must have seen something in it: the
+            # model alone likens too many plain remarks about a group to discrimination.
             scores["disgracieux_repetitif"] = max(scores["disgracieux_repetitif"], OWN_FLAGGED_COPY)
         anonymous, signals = stateful.anonymity(comment.author_meta, comment.author_name)
         if anonymous:

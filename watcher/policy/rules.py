@@ -84,7 +84,8 @@ class Rule:
     min_digits: int = 0  # skip the rule when the text has fewer digits (speed)
     needs: tuple[str, ...] = ()  # skip unless one of these is in the lower-cased text (speed)
     # the model probability that must agree before this rule's review becomes a hide (0: the
-    # engine's MODEL_CORROBORATES); a rule reading a shape many neutral remarks share asks more
+    # engine's MODEL_CORROBORATES; 1: never, the rule only queues); a rule reading a shape many
+    # neutral remarks share asks more
     corroborate_at: float = 0.0
 
 
