@@ -161,6 +161,14 @@ def test_an_advert_with_a_phone_number_is_no_doxxing() -> None:
     assert doxxing.action == "hide" and "illegal" in doxxing.categories and doxxing.alert is True
 
 
+def test_a_weapon_listed_with_its_licence_required_is_queued_without_an_alert() -> None:
+    listing = judge("Je vends mon fusil de chasse, permis requis")
+    assert listing.action == "review" and listing.alert is False
+    assert listing.categories == ("commercial_pourriel",)
+    sale = judge("Vends glock pas cher dm")
+    assert sale.action == "hide" and "illegal" in sale.categories and sale.alert is True
+
+
 def test_the_same_word_is_judged_by_its_target() -> None:
     assert judge("T'es un idiot").action == "hide"
     assert judge("Ce n'est pas idiot comme idée").action == "allow"
