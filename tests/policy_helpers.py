@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from functools import cache
@@ -16,6 +17,7 @@ from watcher.policy import (
     load_policy,
 )
 from watcher.policy.engine import default_thresholds
+from watcher.policy.model import MODEL_CATEGORIES
 
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 
@@ -35,3 +37,20 @@ def judge(text: str, history: Sequence[HistoryItem] = (), pol: Policy | None = N
     context = Context(now=NOW, policy=pol or policy(), thresholds=default_thresholds(),
                       history=tuple(history))
     return classify(CommentInput(text=text, **fields), context)
+
+
+class StubModel:
+    """A stand-in model giving every comment the same probabilities (0 where none is given)."""
+
+    version = "stub"
+
+    def __init__(self, **probabilities: float) -> None:
+        self.probabilities = dict.fromkeys(MODEL_CATEGORIES, 0.0) | probabilities
+
+    def predict(self, text: str) -> dict[str, float]:
+        return dict(self.probabilities)  # a copy: the engine overwrites what the allow-list wins
+
+
+def with_model(pol: Policy | None = None, **probabilities: float) -> Policy:
+    """The policy (the shipped one by default) with a StubModel of these probabilities."""
+    return dataclasses.replace(pol or policy(), model=StubModel(**probabilities))

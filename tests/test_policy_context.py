@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from policy_helpers import NOW, judge, policy, rules_only
+from policy_helpers import NOW, judge, policy, rules_only, with_model
 
 from watcher.policy import CommentInput, Context, classify
 from watcher.policy.engine import default_thresholds, load_policy
@@ -203,18 +203,8 @@ def test_empty_and_odd_texts_do_not_crash() -> None:
         assert judge(text).action in ("allow", "review", "hide")
 
 
-class _Confident:
-    """A stand-in model, sure that every comment is an insult."""
-
-    version = "stub"
-
-    def predict(self, text: str) -> dict[str, float]:
-        return {"diffamation_irrespect": 0.97, "discrimination": 0.0, "illegal": 0.0,
-                "atteinte_droits": 0.0, "commercial_pourriel": 0.0}
-
-
 def test_a_very_confident_model_hides_only_given_a_target() -> None:
-    confident = dataclasses.replace(policy(), model=_Confident())
+    confident = with_model(diffamation_irrespect=0.97)
     # a second person, a staff role: the model may hide on its own
     assert judge("Toi pis tes idées, franchement", pol=confident).action == "hide"
     assert judge("La concierge, franchement", pol=confident).action == "hide"
@@ -232,24 +222,11 @@ def test_a_very_confident_model_hides_only_given_a_target() -> None:
     assert classify(comment, Context(now=NOW, policy=confident, thresholds=lenient)).action == "allow"
 
 
-class _Leaning:
-    """A stand-in model that leans one way on insults, with a set probability."""
-
-    version = "stub"
-
-    def __init__(self, probability: float) -> None:
-        self.probability = probability
-
-    def predict(self, text: str) -> dict[str, float]:
-        return {"diffamation_irrespect": self.probability, "discrimination": 0.0, "illegal": 0.0,
-                "atteinte_droits": 0.0, "commercial_pourriel": 0.0}
-
-
 def test_a_model_that_corroborates_the_rules_hides_what_either_alone_would_queue() -> None:
     text = "Vous êtes des incompétents"  # the rules alone: a review (score 0.5)
     assert judge(text, pol=rules_only()).action == "review"
-    agreeing = dataclasses.replace(policy(), model=_Leaning(0.75))
-    doubtful = dataclasses.replace(policy(), model=_Leaning(0.65))
+    agreeing = with_model(diffamation_irrespect=0.75)
+    doubtful = with_model(diffamation_irrespect=0.65)
     assert judge(text, pol=agreeing).action == "hide"
     assert judge(text, pol=doubtful).action == "review"
     # a model at 0.75 alone is not a witness: without the rules, a review at most
@@ -258,26 +235,13 @@ def test_a_model_that_corroborates_the_rules_hides_what_either_alone_would_queue
     assert judge("Vous n'êtes pas des incompétents", pol=agreeing).action != "hide"
 
 
-class _LeaningOnGroups:
-    """A stand-in model that leans towards discrimination, with a set probability."""
-
-    version = "stub"
-
-    def __init__(self, probability: float) -> None:
-        self.probability = probability
-
-    def predict(self, text: str) -> dict[str, float]:
-        return {"diffamation_irrespect": 0.0, "discrimination": self.probability, "illegal": 0.0,
-                "atteinte_droits": 0.0, "commercial_pourriel": 0.0}
-
-
 def test_a_generalization_shape_only_queues_whatever_the_model_says() -> None:
     # fr.hate.group_generic reads a shape neutral remarks and praise share ("les immigrants sont
     # tous des travailleurs acharnés"): a review, and no model probability makes it a hide
     text = "Les Tunisiens ça arrive toujours à la dernière minute."
     assert judge(text, pol=rules_only()).action == "review"
     for probability in (0.8, 0.92, 0.999):
-        leaning = dataclasses.replace(policy(), model=_LeaningOnGroups(probability))
+        leaning = with_model(discrimination=probability)
         assert judge(text, pol=leaning).action == "review"
 
 
@@ -289,15 +253,15 @@ def test_a_rule_with_corroborate_at_needs_that_much_of_the_model_to_hide(tmp_pat
         encoding="utf-8")
     site = load_policy(extra_dirs=[tmp_path])
     text = "Les zorblax du quartier, encore eux"
-    firm = dataclasses.replace(site, model=_LeaningOnGroups(0.92))
-    usual = dataclasses.replace(site, model=_LeaningOnGroups(0.8))
+    firm = with_model(site, discrimination=0.92)
+    usual = with_model(site, discrimination=0.8)
     assert judge(text, pol=firm).action == "hide"
     assert judge(text, pol=usual).action == "review"
 
 
 def test_an_allow_listed_idiom_does_not_silence_the_model_on_a_group() -> None:
     # "en retard" keeps "retard" from reading as a slur; the rest of the comment is still read
-    leaning = dataclasses.replace(policy(), model=_LeaningOnGroups(0.6))
+    leaning = with_model(discrimination=0.6)
     assert judge("Les Haïtiens, c'est bruyant, c'est en retard, c'est jamais content.",
                  pol=leaning).action != "allow"
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import pytest
-from policy_helpers import NOW, judge, policy
+from policy_helpers import NOW, judge, with_model
 
 from watcher.policy import HistoryItem
 
@@ -89,20 +88,10 @@ def test_an_authors_copy_of_their_own_flagged_comment_is_hidden_and_criticism_is
     assert again.action == "allow"
 
 
-class _ModelSeesGroups:
-    """A stand-in model that likens every comment to discrimination (0.8): a review alone."""
-
-    version = "stub"
-
-    def predict(self, text: str) -> dict[str, float]:
-        return {"diffamation_irrespect": 0.0, "discrimination": 0.8, "illegal": 0.0,
-                "atteinte_droits": 0.0, "commercial_pourriel": 0.0}
-
-
 def test_a_copy_flagged_by_the_model_alone_is_not_hidden_as_repetitive() -> None:
     """The own-copy hide needs a rule behind the flag: the model alone likens plain remarks about
     a group to discrimination, and a parent's double post of one is no disgraceful repetition."""
-    pol = dataclasses.replace(policy(), model=_ModelSeesGroups())
+    pol = with_model(discrimination=0.8)
     text = "Les enseignantes enceintes devraient être mieux protégées pendant les éclosions"
     assert judge(text, pol=pol, author_id="a1").action == "review"
     copy = judge(text, [item(text, "a1", 0.1)], pol=pol, author_id="a1")

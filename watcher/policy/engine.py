@@ -882,7 +882,6 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
     held: dict[str, float] = {}  # quoted, negated or affectionate: they count once, not together
     # rules that ask the model for more than MODEL_CORROBORATES before their review becomes a hide
     strict: dict[str, float] = {}
-    plain: dict[str, list[float]] = {c: [] for c in CATEGORY_IDS}
     for hit in hits:
         category = hit.rule.category
         if hit.suppressed:
@@ -892,8 +891,6 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
             by_category[category].append(hit.weight)
             if hit.rule.corroborate_at:
                 strict[category] = max(strict.get(category, 0.0), hit.rule.corroborate_at)
-            else:
-                plain[category].append(hit.weight)
     for category, weight in held.items():
         by_category[category].append(weight)
     for category, weights in by_category.items():
@@ -931,7 +928,9 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
                     (probability >= MODEL_CONFIDENT and _model_target(scan, category))
                     or (probability >= MODEL_CORROBORATES and rule_scores[category] >= review
                         and (category not in strict
-                             or _noisy_or(plain[category] + [held.get(category, 0.0)]) >= review))
+                             or _noisy_or([h.weight for h in hits if h.rule.category == category
+                                           and not h.suppressed and not h.rule.corroborate_at]
+                                          + [held.get(category, 0.0)]) >= review))
                     or (category in strict and strict[category] < 1.0
                         and probability >= strict[category] and rule_scores[category] >= review)):
                 weight = MODEL_TARGETED_WEIGHT
@@ -939,15 +938,14 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
 
     # Stateful categories.
-    content = max(scores["diffamation_irrespect"], scores["discrimination"], scores["illegal"],
-                  scores["commercial_pourriel"], scores["atteinte_droits"])
+    limits = context.thresholds.by_category
+    content = max(scores[c] for c in CONTENT_CATEGORIES)
     when = comment.created_time or context.now
     repeated = stateful.repetition(raw, comment.author_id, context.history, when,
                                    policy.repetition_window_hours) if context.history else None
     repetition = repeated.score if repeated else 0.0
     if repeated and repetition:
         scores["disgracieux_repetitif"] = min(1.0, 0.65 * repetition + 0.45 * content)
-        limits = context.thresholds.by_category
         if repeated.same_author and any(
                 scores[c] >= limits[c][1] and rule_scores[c] >= OWN_COPY_RULE_EVIDENCE
                 for c in CONTENT_CATEGORIES):
@@ -992,7 +990,6 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
                 f"The statistical model likens this comment to “{label_en}” (probability {pct}%)"))
 
     scores = {c: _rounded(s) for c, s in scores.items()}
-    limits = context.thresholds.by_category
     hidden = [c for c in CATEGORY_IDS if scores[c] >= limits[c][0]]
     flagged = [c for c in CATEGORY_IDS if scores[c] >= limits[c][1]]
     action = "hide" if hidden else ("review" if flagged else "allow")
