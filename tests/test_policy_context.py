@@ -275,6 +275,21 @@ def test_tes_in_capitals_is_the_special_education_technician_not_you_are() -> No
     # "t'es" without its apostrophe, in small letters or shouted, is still "you are"
     assert judge("tes un attardé mental").action == "hide"
     assert judge("TES UN ATTARDÉ MENTAL").action == "hide"
+    # and as a staff role, an insult said of the TES aims at her
+    rules = rules_only()
+    assert judge("La TES de ma fille est conne", pol=rules).action == "hide"
+    assert judge("La TES de ma fille est super fine avec elle", pol=rules).action == "allow"
+
+
+def test_a_degree_word_between_the_verb_and_the_insult_keeps_the_target() -> None:
+    rules = rules_only()
+    for text in ("La prof de ma fille est tellement conne", "Le directeur est vraiment cave",
+                 "The principal is really dumb"):
+        assert judge(text, pol=rules).action == "hide", text
+    # said of a thing, or a word of joy, it is not an insult
+    for text in ("Le nouveau règlement est tellement idiot",
+                 "La directrice est tellement folle de joie pour les élèves"):
+        assert judge(text, pol=rules).action == "allow", text
 
 
 def test_a_mild_insult_among_words_of_affection_is_queued_not_hidden() -> None:

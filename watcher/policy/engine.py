@@ -53,6 +53,7 @@ from watcher.policy.normalize import (
     fold,
     joined_tokens,
     normalize,
+    squeeze,
     tokens,
     word_tokens,
 )
@@ -358,7 +359,9 @@ def load_policy(extra_dirs: Sequence[Path] = (), model_path: Path | None = None,
     lexicon = PhraseIndex(((term, rule) for rule in ruleset.rules if rule.kind == "lexicon"
                            for term in rule.terms), inflect=True)
     context_lists = _read_context(dirs)
-    cues = PhraseIndex((w, name) for name, words in context_lists.items() for w in words)
+    # "TES" in capitals is a special-education technician (see _cue_keys): a staff role
+    cues = PhraseIndex([*((w, name) for name, words in context_lists.items() for w in words),
+                        (_TES_ACRONYM, "roles")])
     digest = hashlib.sha256()
     for source in ruleset.sources + [str(Path(d) / "context.toml") for d in dirs]:
         path = Path(source)
@@ -397,6 +400,13 @@ _KEY = operator.itemgetter(1)  # Token.key
 _START = operator.itemgetter(2)  # Token.start
 
 
+_TES_ACRONYM = "tes.acronym"
+# Degree words between a linking verb and what it says of someone: "la prof est tellement conne"
+_DEGREE = frozenset(map(squeeze, ("tellement", "vraiment", "tres", "trop", "ben", "bien", "assez", "si", "full",
+                     "super", "extremement", "completement", "totalement", "carrement", "rendu",
+                     "rendue", "rendus", "rendues", "so", "really", "such", "totally", "vrm")))
+
+
 def _cue_keys(norm: Normalized, seq: list[Token], keys: list[str], key_set: set[str]) -> list[str]:
     """The keys context cues are found in: the tokens' keys, but for "TES" written in capitals
     in a comment that is not shouted, the acronym of a special-education technician
@@ -406,7 +416,7 @@ def _cue_keys(norm: Normalized, seq: list[Token], keys: list[str], key_set: set[
     letters = [c for c in norm.original if c.isalpha()]
     if sum(c.isupper() for c in letters) > 0.6 * len(letters):
         return keys  # all capitals: "TES" may be "t'es" shouted
-    return [("tes.acronym" if key == "tes" and norm.excerpt(token.start, token.end) == "TES"
+    return [(_TES_ACRONYM if key == "tes" and norm.excerpt(token.start, token.end) == "TES"
              else key) for key, token in zip(keys, seq, strict=True)]
 
 
@@ -713,6 +723,11 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                       and not literal
                       and (scan.cue_in("roles", first - 5, first - 1)
                            or scan.cue_in("person", first - 4, first - 1)))
+                  or (first > 1 and scan.keys[first - 1] in _DEGREE
+                      and scan.cue_ending_in("linking", first - 2, first - 1)
+                      and not literal
+                      and (scan.cue_in("roles", first - 6, first - 2)
+                           or scan.cue_in("person", first - 5, first - 2)))
                   or (scan.cue_ending_in("exclamations", first, first)
                       and (scan.ends_clause(hit.end) or scan.cue_starting_at("pointers", last)))
                   or (last + 1 < len(scan.keys) and scan.keys[last] in _OF
