@@ -368,6 +368,19 @@ def test_an_exclamation_pointing_at_someone_and_an_insult_naming_a_staff_member_
         assert judge(text, pol=rules).action == "allow", text
 
 
+def test_an_insult_relayed_as_a_fact_about_a_staff_member_is_reviewed() -> None:
+    rules = rules_only()
+    # hearsay spreads the insult: a person looks, nothing hides it
+    assert judge("Mon gars m'a dit que le directeur adjoint est un maudit chien sale",
+                 pol=rules).action == "review"
+    # an insult said to the child, reported; a claim denounced or stopped; not about staff
+    for text in ("Mon fils m'a dit qu'un gars lui a dit qu'il était un gros cave",
+                 "Quelqu'un a dit que la prof était une menteuse, c'est faux et c'est méchant.",
+                 "Arrêtez de dire que la directrice est une voleuse, c'est de la diffamation.",
+                 "Mon fils m'a dit que son ami est un vrai clown en classe, il le fait rire"):
+        assert judge(text, pol=rules).action == "allow", text
+
+
 def test_words_followed_by_who_said_them_are_reviewed_not_hidden() -> None:
     # a parent reporting what their child was told, without quotation marks
     for text in ("ferme ta gueule le gros, c'est ce qu'il a dit à mon fils",

@@ -513,6 +513,16 @@ class _Scan:
         return not any(a >= after and self.keys[a] in _SECOND_PERSON
                        for a, _ in self._near("person", after, first) if a < first)
 
+    def relays_claim(self, first: int) -> bool:
+        """Does a reporting verb introduce, in the 8 words before ``first``, a clause with "que"
+        about a staff member ("il m'a dit que le prof est…"), rather than name an insult ("traité
+        de", "le mot") or report one said to someone ("un gars lui a dit qu'il était…")?"""
+        keys = self.keys
+        return any(b < first and keys[b] in _THAT and keys[b - 1] in _SAID
+                   and not _ADDRESSED.intersection(keys[max(0, a - 1):b])
+                   and (a == 0 or keys[a - 1] not in _STOPPED) and self.cue_in("roles", b + 1, first)
+                   for a, b in self._near("reporting", first - 8, first) if b > first - 8)
+
     def cue_ending_in(self, name: str, lo: int, hi: int) -> bool:
         return any(lo <= b <= hi for _, b in self._near(name, lo, hi + 1))
 
@@ -548,7 +558,12 @@ _SINGLE_QUOTED = re.compile(r"(?<![a-z0-9])'[a-z0-9*#][^'\n]{0,40}?'(?![a-z0-9])
 _PRIVATE = frozenset(t.key for t in tokens(normalize(
     "cell cellulaire perso personnel personnelle maison chez residence home domicile prive "
     "privee personal private").text))
-_OF = frozenset(("de", "d"))  # "imbécile de chauffeur": the insult names the staff member after it
+_OF = frozenset(("de", "d"))
+_THAT = frozenset(("que", "qu"))  # what a reported clause starts with
+# said to someone ("un gars lui a dit qu'il était…"): an insult addressed to them, reported
+_ADDRESSED = frozenset(("lui", "leur", "te", "t", "y"))
+_SAID = frozenset(map(squeeze, ("dit", "disait", "disent", "disaient", "raconte", "racontait")))
+_STOPPED = frozenset(map(squeeze, ("arretez", "arrete", "arreter", "pas", "jamais", "plus")))  # "imbécile de chauffeur": the insult names the staff member after it
 MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
 
 
@@ -767,7 +782,12 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
             (direct or scan.cue_ending_in("copulas", first, first))
             and first > 0 and scan.starts[first - 1] < opening)
         reported = scan.cue_in("reporting", first - 8, first) or scan.cue_in("condemning", last, last + 8)
-        if quoted or (reported and not direct):
+        if not quoted and reported and not direct and hit.targeted and rule.target == "person" \
+                and scan.relays_claim(first) and not scan.cue_in("condemning", last, last + 8):
+            # an insult relayed as a fact about someone ("mon gars m'a dit que le directeur est
+            # un chien sale"): spread, not denounced nor quoted; a person looks, nothing hides it
+            weight = _review_at_most(hit, weight, REPORTED, "reported")
+        elif quoted or (reported and not direct):
             weight *= QUOTED
             hit.suppressed = True
             hit.note = "quoted"
