@@ -159,6 +159,18 @@ def test_a_short_slogan_from_three_accounts_one_anonymous_is_hidden() -> None:
     assert judge(slogan, history[:1], author_id="c1", author_name="Le Vrai Monde").action == "allow"
 
 
+def test_a_slogan_under_25_characters_from_throwaway_accounts_is_a_campaign() -> None:
+    slogan = "Le DG doit démissionner!!"  # 21 characters once normalized
+    history = [item(slogan, "o1", 0.4, name="patriote418"), item(slogan.lower(), "o2", 0.3, name="Citoyen en colère"),
+               item(slogan.upper(), "o3", 0.2, name="Vérité Jonquière")]
+    fourth = judge(slogan, history, author_id="c1", author_name="user83920")
+    assert fourth.action == "hide" and "anonyme_repetitif" in fourth.categories
+    # the same from three accounts, one of them anonymous, is too short to tell from a coincidence
+    named = [item(slogan, "o1", 0.4, name="Marc Gagnon"), item(slogan, "o2", 0.3, name="Julie Roy"),
+             item(slogan, "o3", 0.2, name="Vérité Jonquière")]
+    assert judge(slogan, named, author_id="c1", author_name="user83920").action == "allow"
+
+
 @pytest.mark.parametrize("text", [
     "Est-ce que les autobus passent demain matin avec la tempête?",
     "pourquoi la réunion de parents est déplacée à jeudi? on a pas été avertis",
@@ -205,6 +217,7 @@ def test_a_stream_passes_display_names_as_history() -> None:
     ("user4820193", True), ("citoyen_20931", True), ("Marc 418", False),
     ("J.B.", True), ("J.-P.", True), ("Vérité Saguenay", True), ("Riverside Libre", True),
     ("Mère en colère", True), ("Jean-Pierre Libérge", False), ("Justine Tremblay", False),
+    ("anonyme123", True), ("citoyen418", True), ("julie418", False), ("Élise 2e", False),
 ])
 def test_pseudonymous_display_names(name: str, pseudonym: bool) -> None:
     from watcher.policy.stateful import pseudonymous_name

@@ -979,8 +979,10 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
     repeated = stateful.repetition(raw, comment.author_id, context.history, when,
                                    policy.repetition_window_hours) if context.history else None
     repetition = repeated.score if repeated else 0.0
-    if repeated and repetition:
-        scores["disgracieux_repetitif"] = min(1.0, 0.65 * repetition + 0.45 * content)
+    # a slogan too short to count as repetition may still be an anonymous campaign's
+    if repeated and (repetition or repeated.anonymous_others):
+        if repetition:
+            scores["disgracieux_repetitif"] = min(1.0, 0.65 * repetition + 0.45 * content)
         if repeated.same_author and any(
                 scores[c] >= limits[c][1] and rule_scores[c] >= OWN_COPY_RULE_EVIDENCE
                 for c in CONTENT_CATEGORIES):

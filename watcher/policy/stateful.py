@@ -26,6 +26,7 @@ from watcher.policy.types import HistoryItem
 
 NEAR_DUPLICATE = 0.8  # Jaccard similarity of character 4-gram shingles
 MIN_CHARS_MANY_AUTHORS = 25  # "Bravo !" from thirty parents is not a campaign
+MIN_CHARS_SLOGAN = 12  # a slogan ("le DG dehors") from three accounts, two anonymous, is one
 LONG_COPY = 80  # a copy this long of another account's comment is pasted, not a coincidence
 MEDIUM_COPY = 40  # a first copy this long is worth a look when its author is anonymous
 ANONYMOUS = 0.7  # an anonymity score this high is a throwaway account (a pseudonym, an anonymous post)
@@ -92,8 +93,9 @@ class Repetition:
         """How much an anonymous author's copy looks like a campaign, in [0, 1].
 
         Copies among throwaway accounts are what policy 8.1 calls anonymous and repetitive: a
-        sentence (``MEDIUM_COPY``) already posted by another anonymous account, or a short
-        slogan posted by two other accounts, one of them anonymous, scores 0.85. An ``ordinary``
+        sentence (``MEDIUM_COPY``) already posted by another anonymous account, a short
+        sentence posted by two other accounts, one of them anonymous, or a slogan
+        (``MIN_CHARS_SLOGAN``) posted by three, two of them anonymous, scores 0.85. An ``ordinary``
         text (a courtesy or a question, with nothing litigious in it) shorter than ``LONG_COPY``
         counts only its author's own repeats: parents asking the same question or thanking in
         the same words are no campaign, whatever their display names.
@@ -103,7 +105,9 @@ class Repetition:
         score = self.score
         if self.anonymous_others and (
                 self.length >= MEDIUM_COPY
-                or (self.other_authors >= 2 and self.length >= MIN_CHARS_MANY_AUTHORS)):
+                or (self.other_authors >= 2 and self.length >= MIN_CHARS_MANY_AUTHORS)
+                or (self.anonymous_others >= 2 and self.other_authors >= 3
+                    and self.length >= MIN_CHARS_SLOGAN)):
             score = max(score, 0.85)
         return score
 
@@ -184,6 +188,7 @@ _DESCRIPTOR_ANY = frozenset({
 _PLACEHOLDERS = frozenset({"jos bleau", "joe bleau", "john doe", "jane doe", "jean untel",
                            "madame untel", "monsieur untel", "jos blo", "john smith"})
 _INITIAL = re.compile(r"^[a-z]\.?$")
+_NAME_PARTS = re.compile(r"[\s_\-]+|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _DOTTED_INITIALS = re.compile(r"^(?:[a-z]\.-?){2,3}$")  # "J.B.", "J.-P."
 
 
@@ -192,7 +197,9 @@ def pseudonymous_name(name: str) -> bool:
 
     ``Monsieur Tremblay`` is a name (a title then a surname); ``Monsieur X`` is not.
     """
-    words = [w for w in re.split(r"[\s_\-]+", normalize(name).text.strip()) if w]
+    # digits glued to a word are no part of it ("anonyme123", "citoyen418")
+    words = [w for w in _NAME_PARTS.split(name.strip().lower()) if w and not w.isdigit()]
+    words = [w for w in (normalize(w).text.strip() for w in words) if w]
     if not words:
         return True
     joined = " ".join(words)
