@@ -381,6 +381,15 @@ def test_an_insult_relayed_as_a_fact_about_a_staff_member_is_reviewed() -> None:
         assert judge(text, pol=rules).action == "allow", text
 
 
+def test_the_writers_own_clause_after_a_reporting_word_is_not_read_as_quoted() -> None:
+    rules = rules_only()
+    # "appelle" places a call here, and the threat is the writer's own: a person looks
+    verdict = judge("Si l'école appelle encore la DPJ sur moi, je débarque avec ma carabine", pol=rules)
+    assert verdict.action == "review" and verdict.alert
+    # a slur reported in the same clause is still mentioned, not used
+    assert judge("Mon fils s'est fait traiter de fif, c'est inacceptable.", pol=rules).action == "allow"
+
+
 def test_words_followed_by_who_said_them_are_reviewed_not_hidden() -> None:
     # a parent reporting what their child was told, without quotation marks
     for text in ("ferme ta gueule le gros, c'est ce qu'il a dit à mon fils",

@@ -483,6 +483,17 @@ class _Scan:
                     return True
         return False
 
+    def own_clause(self, first: int, start: int) -> bool:
+        """Does the clause holding token ``first`` (which starts at character ``start``) open with
+        the writer as its subject ("…, je débarque", "…, pis moi je vais")?"""
+        text = self.norm.text
+        opening = max(text.rfind(c, 0, start) for c in ",.;:!?")
+        index = self.token_after(opening + 1) if opening >= 0 else 0
+        keys = self.keys
+        while index < first and keys[index] in _LINKS:
+            index += 1
+        return index <= first and keys[index] in _FIRST_PERSON
+
     def cue_starting_at(self, name: str, index: int) -> bool:
         return any(a == index for a, _ in self._near(name, index, index + 1))
 
@@ -560,6 +571,8 @@ _PRIVATE = frozenset(t.key for t in tokens(normalize(
     "privee personal private").text))
 _OF = frozenset(("de", "d"))
 _THAT = frozenset(("que", "qu"))  # what a reported clause starts with
+_FIRST_PERSON = frozenset(map(squeeze, ("je", "j", "jvais", "jva", "jme", "moi", "mas", "ch", "on", "i", "im")))
+_LINKS = frozenset(("pis", "pi", "et", "mais", "ben", "bin", "alors", "fak", "ok", "so", "and", "then"))
 # said to someone ("un gars lui a dit qu'il était…"): an insult addressed to them, reported
 _ADDRESSED = frozenset(("lui", "leur", "te", "t", "y"))
 _SAID = frozenset(map(squeeze, ("dit", "disait", "disent", "disaient", "raconte", "racontait")))
@@ -786,6 +799,13 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                 and scan.relays_claim(first) and not scan.cue_in("condemning", last, last + 8):
             # an insult relayed as a fact about someone ("mon gars m'a dit que le directeur est
             # un chien sale"): spread, not denounced nor quoted; a person looks, nothing hides it
+            weight = _review_at_most(hit, weight, REPORTED, "reported")
+        elif not quoted and reported and not direct and scan.own_clause(first, hit.start) \
+                and not scan.cue_in_clause("reporting", first - 8, first, hit.start) \
+                and not scan.cue_in("condemning", last, last + 8):
+            # the writer's own clause after a reporting word of another ("si l'école appelle
+            # encore la DPJ, je débarque avec ma carabine"): words the writer says in their own
+            # name, unless they repeat another's unquoted; a person looks, nothing hides it
             weight = _review_at_most(hit, weight, REPORTED, "reported")
         elif quoted or (reported and not direct):
             weight *= QUOTED
