@@ -95,7 +95,7 @@ _SOURCE_POLICY = REPO_ROOT / "config" / "policy"
 _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 # The shipped rules: the source tree's config/policy, or where a packaged install put them.
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
-CONTEXT_LISTS = ("person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
+CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
                  "goodwill", "spreading", "denials")
@@ -361,6 +361,7 @@ def load_policy(extra_dirs: Sequence[Path] = (), model_path: Path | None = None,
     context_lists = _read_context(dirs)
     # "TES" in capitals is a special-education technician (see _cue_keys): a staff role
     cues = PhraseIndex([*((w, name) for name, words in context_lists.items() for w in words),
+                        *((w, "person") for w in context_lists["second_person"]),
                         (_TES_ACRONYM, "roles")])
     digest = hashlib.sha256()
     for source in ruleset.sources + [str(Path(d) / "context.toml") for d in dirs]:
@@ -418,10 +419,6 @@ def _cue_keys(norm: Normalized, seq: list[Token], keys: list[str], key_set: set[
         return keys  # all capitals: "TES" may be "t'es" shouted
     return [(_TES_ACRONYM if key == "tes" and norm.excerpt(token.start, token.end) == "TES"
              else key) for key, token in zip(keys, seq, strict=True)]
-
-
-_SECOND_PERSON = frozenset(("t", "te", "tu", "toi", "ton", "ta", "tes", "vous", "vos", "votre", "you",
-                            "your", "youre", "ur", "u", "yourself", "ya"))
 
 
 class _Scan:
@@ -520,9 +517,7 @@ class _Scan:
             # a person named before the thing is the subject ("les éducatrices du service de
             # garde sont des …"), or after it
             return False
-        # "person" also holds the words that place a phone number ("cellulaire", "perso")
-        return not any(a >= after and self.keys[a] in _SECOND_PERSON
-                       for a, _ in self._near("person", after, first) if a < first)
+        return not any(after <= a < first for a, _ in self._near("second_person", after, first))
 
     def relays_claim(self, first: int) -> bool:
         """Does a reporting verb introduce, in the 8 words before ``first``, a clause with "que"
