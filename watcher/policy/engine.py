@@ -403,9 +403,10 @@ _START = operator.itemgetter(2)  # Token.start
 
 _TES_ACRONYM = "tes.acronym"
 # Degree words between a linking verb and what it says of someone: "la prof est tellement conne"
-_DEGREE = frozenset(map(squeeze, ("tellement", "vraiment", "tres", "trop", "ben", "bien", "assez", "si", "full",
-                     "super", "extremement", "completement", "totalement", "carrement", "rendu",
-                     "rendue", "rendus", "rendues", "so", "really", "such", "totally", "vrm")))
+_DEGREE = frozenset(map(squeeze, (
+    "tellement", "vraiment", "tres", "trop", "ben", "bien", "assez", "si", "full", "super", "extremement",
+    "completement", "totalement", "carrement", "rendu", "rendue", "rendus", "rendues", "so", "really",
+    "such", "totally", "vrm")))
 
 
 def _cue_keys(norm: Normalized, seq: list[Token], keys: list[str], key_set: set[str]) -> list[str]:
@@ -564,14 +565,14 @@ _SINGLE_QUOTED = re.compile(r"(?<![a-z0-9])'[a-z0-9*#][^'\n]{0,40}?'(?![a-z0-9])
 _PRIVATE = frozenset(t.key for t in tokens(normalize(
     "cell cellulaire perso personnel personnelle maison chez residence home domicile prive "
     "privee personal private").text))
-_OF = frozenset(("de", "d"))
+_OF = frozenset(("de", "d"))  # "imbécile de chauffeur": the insult names the staff member after it
 _THAT = frozenset(("que", "qu"))  # what a reported clause starts with
 _FIRST_PERSON = frozenset(map(squeeze, ("je", "j", "jvais", "jva", "jme", "moi", "mas", "ch", "on", "i", "im")))
 _LINKS = frozenset(("pis", "pi", "et", "mais", "ben", "bin", "alors", "fak", "ok", "so", "and", "then"))
 # said to someone ("un gars lui a dit qu'il était…"): an insult addressed to them, reported
 _ADDRESSED = frozenset(("lui", "leur", "te", "t", "y"))
 _SAID = frozenset(map(squeeze, ("dit", "disait", "disent", "disaient", "raconte", "racontait")))
-_STOPPED = frozenset(map(squeeze, ("arretez", "arrete", "arreter", "pas", "jamais", "plus")))  # "imbécile de chauffeur": the insult names the staff member after it
+_STOPPED = frozenset(map(squeeze, ("arretez", "arrete", "arreter", "pas", "jamais", "plus")))
 MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
 
 
@@ -790,22 +791,20 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
             (direct or scan.cue_ending_in("copulas", first, first))
             and first > 0 and scan.starts[first - 1] < opening)
         reported = scan.cue_in("reporting", first - 8, first) or scan.cue_in("condemning", last, last + 8)
-        if not quoted and reported and not direct and hit.targeted and rule.target == "person" \
-                and scan.relays_claim(first) and not scan.cue_in("condemning", last, last + 8):
-            # an insult relayed as a fact about someone ("mon gars m'a dit que le directeur est
-            # un chien sale"): spread, not denounced nor quoted; a person looks, nothing hides it
-            weight = _review_at_most(hit, weight, REPORTED, "reported")
-        elif not quoted and reported and not direct and scan.own_clause(first, hit.start) \
-                and not scan.cue_in_clause("reporting", first - 8, first, hit.start) \
-                and not scan.cue_in("condemning", last, last + 8):
-            # the writer's own clause after a reporting word of another ("si l'école appelle
-            # encore la DPJ, je débarque avec ma carabine"): words the writer says in their own
-            # name, unless they repeat another's unquoted; a person looks, nothing hides it
-            weight = _review_at_most(hit, weight, REPORTED, "reported")
-        elif quoted or (reported and not direct):
-            weight *= QUOTED
-            hit.suppressed = True
-            hit.note = "quoted"
+        if quoted or (reported and not direct):
+            if not quoted and not scan.cue_in("condemning", last, last + 8) and (
+                    # an insult relayed as a fact about a staff member ("mon gars m'a dit que le
+                    # directeur est un chien sale"): spread, neither denounced nor quoted
+                    (hit.targeted and rule.target == "person" and scan.relays_claim(first))
+                    # the writer's own clause after another's reporting word ("si l'école
+                    # appelle encore la DPJ, je débarque avec ma carabine")
+                    or (scan.own_clause(first, hit.start)
+                        and not scan.cue_in_clause("reporting", first - 8, first, hit.start))):
+                weight = _review_at_most(hit, weight, REPORTED, "reported")  # a person looks
+            else:
+                weight *= QUOTED
+                hit.suppressed = True
+                hit.note = "quoted"
     if rule.quotable and not raw_rule and not hit.suppressed and "reported_after" in scan.cues \
             and scan.cue_after_break("reported_after", last):
         # a parent reporting what their child was told, quoted without quotation marks: a person
