@@ -104,7 +104,8 @@ CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "excla
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org|ca|ly|io|co|me|biz|info|xyz|shop|link)(?:/[^\s<>\"']*)?", re.I)
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
-_CLAUSE_BREAK = re.compile(r"[,.;:!?]")
+_BREAKS = ",.;:!?"  # what ends a clause
+_CLAUSE_BREAK = re.compile(f"[{re.escape(_BREAKS)}]")
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
 
 
@@ -485,7 +486,7 @@ class _Scan:
         """Does the clause holding token ``first`` (which starts at character ``start``) open with
         the writer as its subject ("…, je débarque", "…, pis moi je vais")?"""
         text = self.norm.text
-        opening = max(text.rfind(c, 0, start) for c in ",.;:!?")
+        opening = max(text.rfind(c, 0, start) for c in _BREAKS)
         index = self.token_after(opening + 1) if opening >= 0 else 0
         keys = self.keys
         while index < first and keys[index] in _LINKS:
@@ -790,9 +791,10 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         quoted = opening >= 0 and not (
             (direct or scan.cue_ending_in("copulas", first, first))
             and first > 0 and scan.starts[first - 1] < opening)
-        reported = scan.cue_in("reporting", first - 8, first) or scan.cue_in("condemning", last, last + 8)
+        condemned = scan.cue_in("condemning", last, last + 8)
+        reported = condemned or scan.cue_in("reporting", first - 8, first)
         if quoted or (reported and not direct):
-            if not quoted and not scan.cue_in("condemning", last, last + 8) and (
+            if not quoted and not condemned and (
                     # an insult relayed as a fact about a staff member ("mon gars m'a dit que le
                     # directeur est un chien sale"): spread, neither denounced nor quoted
                     (hit.targeted and rule.target == "person" and scan.relays_claim(first))
