@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from policy_helpers import NOW, judge, policy, rules_only, with_model
 
+from watcher.errors import ConfigError
 from watcher.policy import CommentInput, Context, classify
 from watcher.policy.engine import default_thresholds, load_policy
 
@@ -290,6 +291,21 @@ def test_a_degree_word_between_the_verb_and_the_insult_keeps_the_target() -> Non
     for text in ("Le nouveau règlement est tellement idiot",
                  "La directrice est tellement folle de joie pour les élèves"):
         assert judge(text, pol=rules).action == "allow", text
+
+
+def test_a_site_adds_words_to_a_word_set_and_a_phrase_there_is_a_config_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = "La prof de ma fille est hyper conne"
+    assert judge(text, pol=rules_only()).action != "hide"
+    (tmp_path / "context.toml").write_text('degree = ["hyper"]\n', encoding="utf-8")
+    site = load_policy(extra_dirs=[tmp_path], with_model=False)
+    assert {"hyper", "vraiment"} <= site.words["degree"]  # added to, not replaced
+    assert judge(text, pol=site).action == "hide"
+    (tmp_path / "context.toml").write_text('degree = ["pas mal"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="degree holds single words, not 'pas mal'"):
+        load_policy(extra_dirs=[tmp_path], with_model=False)
+    (tmp_path / "context.toml").write_text('degre = ["hyper"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown list"):
+        load_policy(extra_dirs=[tmp_path], with_model=False)
 
 
 def test_a_mild_insult_among_words_of_affection_is_queued_not_hidden() -> None:

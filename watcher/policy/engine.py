@@ -34,7 +34,7 @@ import operator
 import re
 import sys
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -53,8 +53,6 @@ from watcher.policy.normalize import (
     fold,
     joined_tokens,
     normalize,
-    squeeze,
-    tokens,
     word_tokens,
 )
 from watcher.policy.rules import AllowList, Rule, load_rules
@@ -99,6 +97,8 @@ CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "excla
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
                  "goodwill", "spreading", "denials")
+# Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
+WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private")
 # "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
 # negates nothing, "tu penses que t'es drôle?" is no affection)
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
@@ -248,6 +248,9 @@ class Policy:
     lexicon: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     patterns: tuple[Rule, ...] = ()
     cues: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
+    # context.toml's single-word sets (WORD_SETS), each a set of token keys
+    words: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: dict.fromkeys(WORD_SETS, frozenset()), repr=False)
     allow_terms: PhraseIndex = field(default_factory=lambda: PhraseIndex(()), repr=False)
     sources: tuple[str, ...] = ()
     # Per pattern rule: a probe for its ``needs`` (any of them in the lower-cased text) and its
@@ -329,7 +332,8 @@ class Context:
 
 
 def _read_context(dirs: Sequence[Path]) -> dict[str, set[str]]:
-    lists: dict[str, set[str]] = {name: set() for name in CONTEXT_LISTS}
+    """The context lists and the word sets of every folder's context.toml, merged."""
+    lists: dict[str, set[str]] = {name: set() for name in (*CONTEXT_LISTS, *WORD_SETS)}
     for folder in dirs:
         path = Path(folder) / "context.toml"
         if not path.exists():
@@ -338,13 +342,18 @@ def _read_context(dirs: Sequence[Path]) -> dict[str, set[str]]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise ConfigError(f"{path}: cannot be read as TOML: {error}") from None
-        unknown = sorted(set(data) - set(CONTEXT_LISTS))
+        unknown = sorted(set(data) - set(lists))
         if unknown:
             raise ConfigError(f"{path}: unknown list(s) {', '.join(unknown)}")
         for name, words in data.items():
             if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
                 raise ConfigError(f"{path}: {name} must be a list of strings")
-            lists[name].update(f for f in (fold(w) for w in words) if f)
+            folded = [f for f in (fold(w) for w in words) if f]
+            if name in WORD_SETS:
+                phrases = [w for w, f in zip(words, folded, strict=False) if " " in f]
+                if phrases:
+                    raise ConfigError(f"{path}: {name} holds single words, not {phrases[0]!r}")
+            lists[name].update(folded)
     return lists
 
 
@@ -361,7 +370,7 @@ def load_policy(extra_dirs: Sequence[Path] = (), model_path: Path | None = None,
                            for term in rule.terms), inflect=True)
     context_lists = _read_context(dirs)
     # "TES" in capitals is a special-education technician (see _cue_keys): a staff role
-    cues = PhraseIndex([*((w, name) for name, words in context_lists.items() for w in words),
+    cues = PhraseIndex([*((w, name) for name in CONTEXT_LISTS for w in context_lists[name]),
                         *((w, "person") for w in context_lists["second_person"]),
                         (_TES_ACRONYM, "roles")])
     digest = hashlib.sha256()
@@ -379,6 +388,7 @@ def load_policy(extra_dirs: Sequence[Path] = (), model_path: Path | None = None,
         lexicon=lexicon,
         patterns=tuple(r for r in ruleset.rules if r.kind == "pattern"),
         cues=cues,
+        words={name: frozenset(context_lists[name]) for name in WORD_SETS},
         allow_terms=PhraseIndex((t, True) for t in ruleset.allow.terms),
         sources=tuple(ruleset.sources),
     )
@@ -403,11 +413,6 @@ _START = operator.itemgetter(2)  # Token.start
 
 
 _TES_ACRONYM = "tes.acronym"
-# Degree words between a linking verb and what it says of someone: "la prof est tellement conne"
-_DEGREE = frozenset(map(squeeze, (
-    "tellement", "vraiment", "tres", "trop", "ben", "bien", "assez", "si", "full", "super", "extremement",
-    "completement", "totalement", "carrement", "rendu", "rendue", "rendus", "rendues", "so", "really",
-    "such", "totally", "vrm")))
 
 
 def _cue_keys(norm: Normalized, seq: list[Token], keys: list[str], key_set: set[str]) -> list[str]:
@@ -432,6 +437,7 @@ class _Scan:
         self.joined: list[Token] = joined_tokens(norm.text)
         self.keys: list[str] = list(map(_KEY, self.seq))
         self.key_set = set(self.keys)
+        self.words = policy.words
         if self.joined:
             self.key_set.update(map(_KEY, self.joined))
         self.starts: list[int] = list(map(_START, self.seq))
@@ -489,9 +495,10 @@ class _Scan:
         opening = max(text.rfind(c, 0, start) for c in _BREAKS)
         index = self.token_after(opening + 1) if opening >= 0 else 0
         keys = self.keys
-        while index < first and keys[index] in _LINKS:
+        links = self.words["links"]
+        while index < first and keys[index] in links:
             index += 1
-        return index <= first and keys[index] in _FIRST_PERSON
+        return index <= first and keys[index] in self.words["first_person"]
 
     def cue_starting_at(self, name: str, index: int) -> bool:
         return any(a == index for a, _ in self._near(name, index, index + 1))
@@ -526,9 +533,10 @@ class _Scan:
         about a staff member ("il m'a dit que le prof est…"), rather than name an insult ("traité
         de", "le mot") or report one said to someone ("un gars lui a dit qu'il était…")?"""
         keys = self.keys
-        return any(b < first and keys[b] in _THAT and keys[b - 1] in _SAID
-                   and not _ADDRESSED.intersection(keys[max(0, a - 1):b])
-                   and (a == 0 or keys[a - 1] not in _STOPPED) and self.cue_in("roles", b + 1, first)
+        that, said, said_to, stopped = (self.words[name] for name in ("that", "said", "said_to", "stopped"))
+        return any(b < first and keys[b] in that and keys[b - 1] in said
+                   and said_to.isdisjoint(keys[max(0, a - 1):b])
+                   and (a == 0 or keys[a - 1] not in stopped) and self.cue_in("roles", b + 1, first)
                    for a, b in self._near("reporting", first - 8, first) if b > first - 8)
 
     def cue_ending_in(self, name: str, lo: int, hi: int) -> bool:
@@ -561,19 +569,6 @@ class _Scan:
 
 
 _SINGLE_QUOTED = re.compile(r"(?<![a-z0-9])'[a-z0-9*#][^'\n]{0,40}?'(?![a-z0-9])")
-# Words that make contact details personal even next to an institution's name, as token keys
-# (normalized: double letters squeezed, so "personnel" is "personel").
-_PRIVATE = frozenset(t.key for t in tokens(normalize(
-    "cell cellulaire perso personnel personnelle maison chez residence home domicile prive "
-    "privee personal private").text))
-_OF = frozenset(("de", "d"))  # "imbécile de chauffeur": the insult names the staff member after it
-_THAT = frozenset(("que", "qu"))  # what a reported clause starts with
-_FIRST_PERSON = frozenset(map(squeeze, ("je", "j", "jvais", "jva", "jme", "moi", "mas", "ch", "on", "i", "im")))
-_LINKS = frozenset(("pis", "pi", "et", "mais", "ben", "bin", "alors", "fak", "ok", "so", "and", "then"))
-# said to someone ("un gars lui a dit qu'il était…"): an insult addressed to them, reported
-_ADDRESSED = frozenset(("lui", "leur", "te", "t", "y"))
-_SAID = frozenset(map(squeeze, ("dit", "disait", "disent", "disaient", "raconte", "racontait")))
-_STOPPED = frozenset(map(squeeze, ("arretez", "arrete", "arreter", "pas", "jamais", "plus")))
 MAX_HITS_PER_RULE = 3  # enough to explain; keeps a 100 kB comment linear
 
 
@@ -735,6 +730,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     """Set a hit's weight from its context: target, negation, quotation, joy."""
     rule = hit.rule
     first, last = hit.first, hit.last
+    words = scan.words
     raw_rule = first < 0
     if raw_rule:
         first = last = scan.token_at(scan.norm.text.find(raw[hit.start:hit.end].lower()[:3]))
@@ -748,14 +744,14 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                       and not literal
                       and (scan.cue_in("roles", first - 5, first - 1)
                            or scan.cue_in("person", first - 4, first - 1)))
-                  or (first > 1 and scan.keys[first - 1] in _DEGREE
+                  or (first > 1 and scan.keys[first - 1] in words["degree"]
                       and scan.cue_ending_in("linking", first - 2, first - 1)
                       and not literal
                       and (scan.cue_in("roles", first - 6, first - 2)
                            or scan.cue_in("person", first - 5, first - 2)))
                   or (scan.cue_ending_in("exclamations", first, first)
                       and (scan.ends_clause(hit.end) or scan.cue_starting_at("pointers", last)))
-                  or (last + 1 < len(scan.keys) and scan.keys[last] in _OF
+                  or (last + 1 < len(scan.keys) and scan.keys[last] in words["of"]
                       and scan.cue_starting_at("roles", last + 1))
                   or (scan.vocative(hit.start, hit.end) and scan.cue_in("person", 0, len(scan.keys))))
     near = structural or scan.cue_in("person", first - 5, last + 4) \
@@ -763,7 +759,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     group = scan.cue_in("groups", first - 5, last + 5)
     if rule.target == "near" and rule.category == "atteinte_droits" \
             and scan.cue_in("institution", first - 12, last + 8) \
-            and _PRIVATE.isdisjoint(scan.keys[max(0, first - 12):last + 8]):
+            and words["private"].isdisjoint(scan.keys[max(0, first - 12):last + 8]):
         near = structural = group = False  # the school's or a service's own contact details
     if rule.target == "person":
         hit.targeted = structural
@@ -775,7 +771,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         hit.targeted = True
     weight = rule.weight if hit.targeted else rule.weight_untargeted
     if literal and not hit.targeted and rule.target in ("person", "near") \
-            and not (first > 0 and scan.keys[first - 1] in ("de", "d")):
+            and not (first > 0 and scan.keys[first - 1] in words["of"]):
         # said of a thing just named ("une décision idiote", "des vaches, des cochons et une
         # truie"): half the little an untargeted word weighs, so that several such words do not
         # add up to a review. Not a name given as its author ("une décision de cave": a cave's)
