@@ -2,10 +2,10 @@
 
 Most rule patterns begin with ``\\b``, so Python's ``re`` finds no literal prefix to scan for and
 tries the whole pattern at every position of the text: a few microseconds per pattern per comment,
-for patterns that almost never match. :func:`required_factors` reads a compiled pattern's syntax
-tree and returns a small set of literal strings such that **every** text the pattern matches
-contains at least one of them; when none of them is in the text, the search cannot succeed and is
-skipped. A substring test costs tens of nanoseconds.
+for patterns that almost never match. :func:`required_sets` reads a compiled pattern's syntax tree
+and returns sets of literal strings such that **every** text the pattern matches contains one
+string of each set; when a set has none of its strings in the text, the search cannot succeed and
+is skipped. The engine finds every set's strings in one pass over the comment (Aho-Corasick).
 
 The derivation is conservative, so the skip never changes a result:
 
@@ -18,16 +18,14 @@ The derivation is conservative, so the skip never changes a result:
 - an alternation needs factors from every branch (their union); a repetition that may occur zero
   times, a class with categories (``\\s``, ``\\w``) or negation, ``.``, back-references and
   case-insensitive parts give none;
-- any element of a sequence, or run of consecutive elements, that gives factors may stand for
-  the whole sequence: the one kept costs least (a few long strings rather than many, or short
-  common ones).
+- each element of a sequence, and each longest run of consecutive exact elements, gives its own
+  set; a set another one implies, or holding a string shorter than ``MIN_LENGTH``, is dropped.
 
 Patterns compiled with ``re.IGNORECASE`` (the ``on = "raw"`` rules) get no pre-filter.
 
-:func:`required_sets`, what the engine uses, keeps every such set a pattern shows rather than the
-cheapest one: a text must hold a literal of each (``\\b(?:GROUP)\\b…\\b(?:devraient|doivent)\\s+…``
-needs a group's name, a verb and what follows), and one pass over the comment finds them all.
-A test checks the claim on every rule sample and corpus text (tests/test_policy_rules.py).
+A pattern like ``\\b(?:GROUP)\\b…\\b(?:devraient|doivent)\\s+…`` needs a group's name, a verb and
+what follows: three sets, and a comment rarely holds all three. A test checks the claim on every
+rule sample and corpus text (tests/test_policy_factors.py).
 """
 
 from __future__ import annotations
@@ -39,7 +37,6 @@ from collections.abc import Iterable
 
 LIMIT = 64  # largest set of strings kept while concatenating
 MIN_LENGTH = 2  # required_sets keeps no set holding a shorter string
-MAX_FACTORS = 48  # a pre-filter with more strings than this costs about what it saves
 
 _ZERO_WIDTH = {sre.AT}
 _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
@@ -47,29 +44,12 @@ _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sr
 Strings = frozenset[str]
 
 
-def required_factors(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
-    """Given a compiled pattern, return literals one of which every match's text contains.
-
-    None when no useful set can be shown (the pattern must then always be searched).
-    """
-    if pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
-        return None
-    tree = sre_parse.parse(pattern.pattern, pattern.flags)
-    if tree.state.flags & re.IGNORECASE:
-        return None
-    factors = _required_seq(list(tree))
-    if not factors or len(factors) > MAX_FACTORS:
-        return None
-    return tuple(sorted(_minimal(factors), key=lambda s: (len(s), s)))
-
-
 def required_sets(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], ...]:
     """Given a compiled pattern, return sets of literals such that every match's text contains
     one literal of **each** set (a conjunction; empty when none can be shown).
 
-    Where :func:`required_factors` keeps the one cheapest set, this keeps every set the pattern's
-    elements give: a name list, the verb after it and the word after that are each required, and
-    a comment rarely holds all three. Sets are checked together against the literals found in
+    Every set the pattern's elements give is kept: a name list, the verb after it and the word
+    after that are each required, and a comment rarely holds all three. Sets are checked together against the literals found in
     one pass over the comment, so their number and size cost almost nothing at classification
     time. A set holding a string shorter than ``MIN_LENGTH`` is dropped (nearly every comment
     holds it, and its occurrences would flood that pass), as is a set that another one implies.
@@ -184,63 +164,6 @@ def _exact(node: tuple) -> Strings | None:  # type: ignore[type-arg]
                     return None
         return frozenset(out) if len(out) <= LIMIT else None
     return None  # ANY, NOT_LITERAL, GROUPREF, ATOMIC_GROUP, …
-
-
-def _required(node: tuple) -> Strings | None:  # type: ignore[type-arg]
-    """Strings one of which every match of the node contains (or None)."""
-    exact = _exact(node)
-    if exact is not None:
-        return None if "" in exact else exact
-    op, av = node
-    if op is sre.SUBPATTERN:
-        _group, add_flags, _del_flags, seq = av
-        return None if add_flags & re.IGNORECASE else _required_seq(list(seq))
-    if op is getattr(sre, "ATOMIC_GROUP", None):
-        return _required_seq(list(av))
-    if op is sre.BRANCH:
-        out: set[str] = set()
-        for branch in av[1]:
-            strings = _required_seq(list(branch))
-            if strings is None:
-                return None
-            out |= strings
-        return frozenset(out)
-    if op in _REPEATS:
-        low, _high, item = av
-        return _required_seq(list(item)) if low >= 1 else None
-    if op is sre.ASSERT:
-        _direction, seq = av
-        return _required_seq(list(seq))  # what a look-ahead or look-behind sees is in the text
-    return None
-
-
-def _required_seq(seq: list) -> Strings | None:  # type: ignore[type-arg]
-    """Strings one of which every match of the sequence contains: the best of its candidates.
-
-    Any element's required strings are a candidate, and so is any run of consecutive elements
-    with exact sets, concatenated (a match of the run is one of them).
-    """
-    candidates: list[Strings] = []
-    exacts: list[Strings | None] = []
-    for node in seq:
-        exact = _exact(node)
-        exacts.append(exact)
-        if node[0] is sre.ASSERT or exact is None:
-            required = _required(node)  # a look-around consumes nothing, but its text is there
-            if required is not None:
-                candidates.append(required)
-    for first in range(len(seq)):
-        run: set[str] = {""}
-        for exact in exacts[first:]:
-            longer = _concatenated(run, exact)
-            if longer is None:
-                break
-            run = longer
-            if "" not in run:
-                candidates.append(frozenset(run))
-    if not candidates:
-        return None
-    return min((_minimal(c) for c in candidates), key=lambda c: (_cost(c), sorted(c)))
 
 
 def _concatenated(run: set[str], exact: Strings | None) -> set[str] | None:
