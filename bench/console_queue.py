@@ -71,6 +71,7 @@ def _seed(store, config: Config, size: int) -> None:  # type: ignore[no-untyped-
                     "platform_state": "hidden" if hidden else "visible",
                     "review_status": "pending" if hidden else "none", "purged_at": None,
                     "permalink": None, "parent_platform_id": None,
+                    "decision": _decision(n, hidden),
                 })
             connection.execute(comments.insert(), rows)
         ids = connection.execute(
@@ -79,7 +80,7 @@ def _seed(store, config: Config, size: int) -> None:  # type: ignore[no-untyped-
         for first in range(0, len(ids), batch):
             rows = []
             for index, (comment_id, state) in enumerate(ids[first : first + batch], first):
-                decision = "hide" if state == "hidden" else ("review" if index % 10 == 1 else "allow")
+                decision = _decision(index, state == "hidden")
                 category = "diffamation_irrespect" if decision != "allow" else None
                 rows.append({
                     "comment_id": comment_id, "action": decision, "decision": decision,
@@ -89,6 +90,11 @@ def _seed(store, config: Config, size: int) -> None:  # type: ignore[no-untyped-
                     "classifier_version": "bench", "created_at": start,
                 })
             connection.execute(verdicts.insert(), rows)
+
+
+def _decision(n: int, hidden: bool) -> str:
+    """The n-th comment's verdict: hidden ones hid, one in ten of the rest queued for review."""
+    return "hide" if hidden else ("review" if n % 10 == 1 else "allow")
 
 
 def _time(client, path: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]

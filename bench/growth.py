@@ -135,7 +135,7 @@ class Filler:
                 "created_time": created, "permalink": None,
                 "fetched_at": created + dt.timedelta(minutes=3), "classified": True,
                 "platform_state": "hidden" if action == "hide" else "visible",
-                "review_status": review, "purged_at": None,
+                "review_status": review, "purged_at": None, "decision": action,
             })
             decided = created + dt.timedelta(minutes=3)
             self.ids["verdicts"] += 1

@@ -49,6 +49,8 @@ def populate(store, per_week: int, hidden_share: float) -> int:
             for comment in comments:
                 roll = rng.random()
                 if roll < hidden_share:
+                    comment.decision = "hide"  # as the pipeline writes it with the verdict
+                    session.add(comment)
                     session.add(Verdict(comment_id=comment.id, action="hide", decision="hide",
                                         mode="enforce", categories=["diffamation_irrespect"],
                                         classifier_version="bench", created_at=comment.created_time))
@@ -57,6 +59,7 @@ def populate(store, per_week: int, hidden_share: float) -> int:
                                        created_at=done, updated_at=done, done_at=done))
                 elif roll < hidden_share * 1.5:
                     comment.review_status = "pending"
+                    comment.decision = "review"
                     session.add(comment)
                     session.add(Verdict(comment_id=comment.id, action="review", decision="review",
                                         mode="enforce", categories=["commercial_pourriel"],

@@ -107,6 +107,7 @@ def add_comment(
             platform_state=state,
             classified=True,
             review_status=review_status,
+            decision=decision,  # as the pipeline writes it with the verdict
         )
         db.add(comment)
         db.flush()

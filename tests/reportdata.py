@@ -113,7 +113,7 @@ def add_comment(
         space_id=space_id, platform=platform, platform_id=f"c{number}", text=text,
         author_id=author_id, author_name=author_name, created_time=created,
         fetched_at=created + dt.timedelta(minutes=1), classified=decision is not None,
-        review_status=review_status, by_owner=by_owner,
+        review_status=review_status, by_owner=by_owner, decision=decision,
         platform_state="hidden" if hidden_after and not restored_after else "visible",
     )
     session.add(comment)

@@ -482,6 +482,9 @@ def test_queue_holds_exactly_its_items_for_every_state(store: Store, config: Con
             else:
                 verdict.decision = decision
                 db.add(verdict)
+            comment = db.get(Comment, comment_id)
+            comment.decision = decision  # the pipeline writes both
+            db.add(comment)
         facts[comment_id] = (state, status, decision)
 
     def in_queue(state: str, status: str, decision: str | None) -> bool:
@@ -540,7 +543,8 @@ def test_queue_pages_and_counts_match_its_definition(store: Store, config: Confi
                     "label": rng.choice((None, None, None, *categories))}
             comment = Comment(space_id=fact["space"], platform="facebook", platform_id=f"d{n}",
                               text=f"Commentaire {n}", created_time=when, classified=True,
-                              platform_state=fact["state"], review_status=fact["status"])
+                              platform_state=fact["state"], review_status=fact["status"],
+                              decision=fact["decision"])  # as the pipeline writes it
             db.add(comment)
             db.flush()
             if fact["decision"] is not None:

@@ -63,7 +63,11 @@ def test_litigious_comment_hidden_within_one_cycle(sandbox, enforce_runtime) -> 
         action = session.exec(select(Action).where(Action.comment_id == row.id)).one()
     assert row.platform_state == "hidden" and row.review_status == "pending"
     assert verdict.decision == "hide" and verdict.evidence and verdict.classifier_version
+    assert row.decision == "hide"  # kept on the comment for the console's queue
     assert action.state == "done" and action.requested_by == "system"
+    with enforce_runtime.store.session() as session:
+        kept = session.exec(select(Comment).where(Comment.platform_id == thanks)).one()
+    assert (kept.decision, kept.review_status) == ("allow", "none")
 
 
 def test_observe_mode_records_but_never_acts(sandbox, tmp_path: Path, database_url: str) -> None:

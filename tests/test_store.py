@@ -148,6 +148,8 @@ def _add_hidden_pending_comment(store: Store) -> None:
             {("comments", "ix_comments_status_queue"), ("comments", "ix_comments_state_queue")},
             {("comments", "ix_comments_review_status"), ("comments", "ix_comments_state_review")},
         ),
+        ("0005_queue_covering_indexes", "0006_comment_decision",
+         {("comments", "ix_comments_flagged")}, set()),
     ],
 )
 def test_upgrade_indexes_the_queue_and_the_report(
@@ -166,9 +168,36 @@ def test_upgrade_indexes_the_queue_and_the_report(
     _migrate(old, database_url, end)
     assert old.current_revision() == end
     assert present(added) == added and present(dropped) == set()
-    with old.session() as session:
-        comment = session.exec(select(Comment)).one()
-    assert (comment.platform_state, comment.review_status) == ("hidden", "pending")
+    with old.engine.connect() as connection:  # raw: the model may have columns added later
+        row = connection.exec_driver_sql("SELECT platform_state, review_status FROM comments").one()
+    assert tuple(row) == ("hidden", "pending")
     _migrate(old, database_url, start, down=True)  # and back
     assert present(added) == set() and present(dropped) == dropped
+    old.dispose()
+
+
+def test_upgrade_copies_each_verdict_s_decision_to_its_comment(database_url: str) -> None:
+    """Migration 0006 gives every classified comment its verdict's decision (the console's
+    queue reads it there), leaves the others without one, and goes back."""
+    old = _store_at(database_url, "0005_queue_covering_indexes")
+    _add_hidden_pending_comment(old)
+    with old.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO comments (space_id, platform, platform_id, text, author_meta, by_owner, "
+            "created_time, fetched_at, classified, platform_state, review_status) VALUES ('s1', "
+            "'facebook', 'c2', 'y', '{}', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00', "
+            "false, 'visible', 'none')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO verdicts (comment_id, action, decision, mode, categories, scores, "
+            "evidence, rule_ids, alert, classifier_version, created_at) SELECT id, 'review', "
+            "'observe_review', 'observe', '[]', '{}', '[]', '[]', false, 't', "
+            "'2026-01-01 00:00:00' FROM comments WHERE platform_id = 'c1'"
+        )
+    _migrate(old, database_url, "0006_comment_decision")
+    with old.session() as session:
+        decisions = {c.platform_id: c.decision for c in session.exec(select(Comment))}
+    assert decisions == {"c1": "observe_review", "c2": None}
+    _migrate(old, database_url, "0005_queue_covering_indexes", down=True)
+    assert "decision" not in {c["name"] for c in sa.inspect(old.engine).get_columns("comments")}
     old.dispose()

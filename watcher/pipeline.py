@@ -308,6 +308,7 @@ def _classify_batch(runtime: Runtime, space: SpaceConfig, space_id: str) -> int:
                 )
             )
             comment.classified = True
+            comment.decision = decision  # the console's queue reads it from an index
             if decision != "allow":
                 comment.review_status = "pending"
             session.add(comment)

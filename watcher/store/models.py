@@ -74,6 +74,10 @@ class Post(SQLModel, table=True):
     permalink: str | None = Field(default=None)
 
 
+# A comment its verdict flagged: its decision is anything but "allow" (nor None, unclassified)
+FLAGGED = "decision <> 'allow'"
+
+
 class Comment(SQLModel, table=True):
     """A comment as fetched. Unique per platform and platform id; never inserted twice."""
 
@@ -92,6 +96,11 @@ class Comment(SQLModel, table=True):
         sa.Index("ix_comments_status_queue", "review_status", "created_time", "id", "space_id"),
         sa.Index("ix_comments_state_queue", "platform_state", "review_status", "created_time",
                  "id", "space_id"),
+        # The comments their verdict flagged, by review status (migration 0006): the console
+        # finds those no one has reviewed (nearly none) without reading the whole history.
+        # Its condition is repeated in literals by watcher.console.review._flagged.
+        sa.Index("ix_comments_flagged", "review_status", "decision",
+                 sqlite_where=sa.text(FLAGGED), postgresql_where=sa.text(FLAGGED)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -113,6 +122,8 @@ class Comment(SQLModel, table=True):
     platform_state: str = Field(default="visible", max_length=10)
     # Human review: none | pending | confirmed | restored | false_alarm | reclassified
     review_status: str = Field(default="none", max_length=14)
+    # Its verdict's decision (Verdict.decision), written with the verdict; None until classified
+    decision: str | None = Field(default=None, max_length=20)
     # Set when retention purged the text and author (counts are kept).
     purged_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
