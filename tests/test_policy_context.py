@@ -412,7 +412,11 @@ def test_words_followed_by_who_said_them_are_reviewed_not_hidden() -> None:
                  "gros cave, c'est comme ça qu'il appelle mon gars depuis septembre",
                  "T'es juste une grosse vache : voilà ce que ma fille a reçu comme message hier soir.",
                  "sale immigré, c'est ce qu'un élève a crié à mon fils. Inacceptable.",
-                 "you are a fat loser, that's what they wrote on her locker"):
+                 "you are a fat loser, that's what they wrote on her locker",
+                 # the incise of spoken French
+                 "T'es une grosse vache, qu'elle m'a dit la surveillante devant tout le monde",
+                 "Parle français criss, qu'il m'a dit mon père, on est au Québec lol",
+                 "Ta gueule le gros, dit-il à mon fils dans l'autobus"):
         verdict = judge(text)
         assert verdict.action == "review", (text, verdict.scores)
         assert any("(propos rapportés ?)" in e.message_fr for e in verdict.evidence), text
