@@ -310,10 +310,14 @@ def test_a_site_adds_words_to_a_word_set_and_a_phrase_there_is_a_config_error(tm
 
 def test_a_mild_insult_among_words_of_affection_is_queued_not_hidden() -> None:
     for text in ("t'es con mdr je t'adore 😂", "T'es niaiseux mon chum, haha, merci pour le lift!",
-                 "hahaha t'es ben niaiseuse, j'te love ma belle"):
+                 "hahaha t'es ben niaiseuse, j'te love ma belle",
+                 # the writer says they are joking
+                 "T'es cave pareil, je blague 😂", "Ben voyons t'es niaiseux, je niaise!"):
         assert judge(text).action == "review", text
-    # without affection, or a strong insult, or sarcasm: hidden as before
+    # without affection, or a strong insult, or sarcasm, or joking denied: hidden as before
     assert judge("t'es con mdr").action == "hide"
+    assert judge("T'es niaiseuse en crisse, je blague même pas").action == "hide"
+    assert judge("La prof est une imbécile, c'est pas pour rire").action == "hide"
     assert judge("Ma belle, t'es une grosse salope").action == "hide"
     assert judge("Merci pour rien, gang de caves").action == "hide"
 
