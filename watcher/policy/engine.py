@@ -348,12 +348,12 @@ def _read_context(dirs: Sequence[Path]) -> dict[str, set[str]]:
         for name, words in data.items():
             if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
                 raise ConfigError(f"{path}: {name} must be a list of strings")
-            folded = [f for f in (fold(w) for w in words) if f]
+            folded = {w: fold(w) for w in words}
             if name in WORD_SETS:
-                phrases = [w for w, f in zip(words, folded, strict=False) if " " in f]
+                phrases = [w for w, f in folded.items() if " " in f]
                 if phrases:
                     raise ConfigError(f"{path}: {name} holds single words, not {phrases[0]!r}")
-            lists[name].update(folded)
+            lists[name].update(f for f in folded.values() if f)
     return lists
 
 
