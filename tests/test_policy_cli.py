@@ -100,6 +100,28 @@ def test_evaluate_skips_absent_sets_and_reads_heldout_files(tmp_path: Path) -> N
     assert "absent" in result.stderr.decode()
 
 
+def test_evaluate_counts_a_heldout_set_per_kind_without_printing_its_lines(tmp_path: Path) -> None:
+    lines = [
+        {"text": "T'es un connard", "label": "diffamation_irrespect", "kind": "insult"},
+        {"text": "Ferme ta gueule, gros cave", "label": "diffamation_irrespect", "kind": "insult"},
+        {"text": "Merci pour la belle soirée", "label": "acceptable", "kind": "thanks"},
+    ]
+    (tmp_path / "heldout_kinds.jsonl").write_text(
+        "\n".join(json.dumps(e, ensure_ascii=False) for e in lines), encoding="utf-8")
+    args = ("evaluate", "--datasets", str(tmp_path / "none"), "--heldout-dir", str(tmp_path))
+    result = vigie(*args, "--by-kind")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "heldout_kinds, par type de ligne" in out
+    rows = {line.split()[0]: [int(n) for n in line.split()[1:]] for line in out.splitlines()
+            if line.startswith("  ")}
+    assert rows == {"insult": [2, 0, 0, 0, 0, 0], "thanks": [0, 0, 0, 0, 0, 1]}
+    assert "connard" not in out and "Merci" not in out  # counts only
+    report = json.loads(vigie(*args, "--json").stdout)
+    assert report["results"][0]["by_kind"] == {"insult": {"litigious_hide": 2},
+                                                "thanks": {"acceptable_allow": 1}}
+
+
 def test_train_writes_a_model_that_classify_can_use(tmp_path: Path) -> None:
     model = tmp_path / "model.npz"
     result = vigie("train", "--without-store", "--output", str(model))

@@ -150,6 +150,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         HELDOUT_GLOB,
         SETS,
         evaluate_pairs,
+        heldout_kinds,
         read_heldout,
     )
 
@@ -164,13 +165,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.only and name not in args.only:
             continue
         if (datasets / folder).is_dir():
-            jobs.append((name, lambda r=reader, f=datasets / folder: list(r(f))))
+            jobs.append((name, lambda r=reader, f=datasets / folder: (list(r(f)), None)))
         else:
             sys.stderr.write(_("{name}: absent ({path}), skipped").format(name=name, path=datasets / folder) + "\n")
     for path in sorted(heldout_dir.glob(HELDOUT_GLOB)) if heldout_dir.is_dir() else []:
         name = path.stem
         if not args.only or name in args.only:
-            jobs.append((name, lambda p=path: list(read_heldout(p))))
+            jobs.append((name, lambda p=path: (list(read_heldout(p)), heldout_kinds(p))))
     results = []
     if args.cross_validate:
         from watcher.policy.evaluation import corpus_cross_validation
@@ -178,11 +179,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         results += corpus_cross_validation(read_corpus(), thresholds=thresholds)
     for name, load in jobs:
-        pairs = load()
+        pairs, kinds = load()
         if args.limit:
             pairs = pairs[: args.limit]
         if pairs:
-            results.append(evaluate_pairs(name, pairs, policy, thresholds, now))
+            # a held-out file's kinds (aggregates only) when every line has one
+            known = kinds if kinds and all(kinds) else None
+            results.append(evaluate_pairs(name, pairs, policy, thresholds, now, kinds=known))
     if args.json:
         print(json.dumps({"classifier_version": policy.version,
                           "results": [r.as_dict() for r in results]}, indent=2))
@@ -195,7 +198,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               f" {r.comments_per_second:>11.0f}")
     if not results:
         print(_("No labelled set found."))
+    if args.by_kind:
+        _print_by_kind(results)
     return 0
+
+
+def _print_by_kind(results: list) -> None:  # type: ignore[type-arg]
+    """Each held-out set's actions per kind of line: counts only, no text."""
+    for r in results:
+        if not r.by_kind:
+            continue
+        print()
+        print(_("{name}, by kind of line: litigious hidden / reviewed / allowed, "
+                "acceptable hidden / reviewed / allowed").format(name=r.name))
+        for kind, counts in r.by_kind.items():
+            litigious = [counts.get(f"litigious_{a}", 0) for a in ("hide", "review", "allow")]
+            acceptable = [counts.get(f"acceptable_{a}", 0) for a in ("hide", "review", "allow")]
+            print(f"  {kind:<24}" + " ".join(f"{n:>4}" for n in litigious) + "    "
+                  + " ".join(f"{n:>4}" for n in acceptable))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -242,6 +262,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate_parser.add_argument("--only", action="append", metavar="SET", help=_("evaluate only this set"))
     evaluate_parser.add_argument("--limit", type=int, metavar="N", help=_("first N comments of each set"))
     evaluate_parser.add_argument("--json", action="store_true", help=_("print the results as JSON"))
+    evaluate_parser.add_argument("--by-kind", action="store_true",
+                                 help=_("also count each held-out set's actions per kind of line"))
     evaluate_parser.add_argument("--cross-validate", action="store_true",
                                  help=_("also measure on the project's corpus, by 5-fold cross-validation"))
     evaluate_parser.add_argument("--extra-dir", action="append", metavar="DIR",

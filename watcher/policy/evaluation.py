@@ -13,8 +13,8 @@ import html
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from watcher.policy.engine import Context, Policy, classify
@@ -94,9 +94,8 @@ def heldout_label(entry: dict) -> bool | None:
     return None
 
 
-def read_heldout(path: Path) -> Iterator[tuple]:
-    """Yield (text, litigious) or, for lines with "author" and "group", (text, litigious,
-    author, group): the lines of one group form a stream, each seeing the earlier ones as history."""
+def _heldout_entries(path: Path) -> Iterator[tuple[dict, bool]]:
+    """Yield each usable line of a held-out file, parsed, with its label."""
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             entry = json.loads(line)
@@ -105,8 +104,19 @@ def read_heldout(path: Path) -> Iterator[tuple]:
         if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
             continue
         label = heldout_label(entry)
-        if label is None:
-            continue
+        if label is not None:
+            yield entry, label
+
+
+def heldout_kinds(path: Path) -> list[str]:
+    """The ``kind`` of each line ``read_heldout`` yields, in the same order ("" when absent)."""
+    return [str(entry.get("kind") or "") for entry, _label in _heldout_entries(path)]
+
+
+def read_heldout(path: Path) -> Iterator[tuple]:
+    """Yield (text, litigious) or, for lines with "author" and "group", (text, litigious,
+    author, group): the lines of one group form a stream, each seeing the earlier ones as history."""
+    for entry, label in _heldout_entries(path):
         if entry.get("group") is not None and entry.get("author") is not None:
             yield entry["text"], label, str(entry["author"]), str(entry["group"])
         else:
@@ -133,17 +143,21 @@ class Result:
     false_flag_rate: float
     balanced_accuracy: float
     comments_per_second: float
+    # per kind of line (a held-out file's "kind"): "litigious_hide", "acceptable_allow", … counts
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
 
 
 def evaluate_pairs(name: str, pairs: list[tuple], policy: Policy,
-                   thresholds: Thresholds, now: dt.datetime) -> Result:
+                   thresholds: Thresholds, now: dt.datetime,
+                   kinds: Sequence[str] | None = None) -> Result:
     """Classify each text and measure against its label.
 
     A text comes alone (no history), or with an author and a group: the texts of a group are
-    a stream, one minute apart, each seeing the group's earlier texts as history.
+    a stream, one minute apart, each seeing the group's earlier texts as history. Given each
+    pair's kind, the actions are also counted per kind (aggregates only: no text is kept).
     """
     from watcher.policy.types import HistoryItem
 
@@ -151,7 +165,8 @@ def evaluate_pairs(name: str, pairs: list[tuple], policy: Policy,
     streams: dict[str, list[HistoryItem]] = {}
     tp_flag = tp_hide = fp_flag = fp_hide = 0
     start = time.process_time()
-    for item in pairs:
+    by_kind: dict[str, dict[str, int]] = {}
+    for index, item in enumerate(pairs):
         text, litigious = item[0], item[1]
         if len(item) == 4:
             author, group = item[2], item[3]
@@ -165,6 +180,10 @@ def evaluate_pairs(name: str, pairs: list[tuple], policy: Policy,
         else:
             action = classify(CommentInput(text=text), context).action
         flagged = action != "allow"
+        if kinds is not None and index < len(kinds):
+            tally = by_kind.setdefault(kinds[index], {})
+            key = f"{'litigious' if litigious else 'acceptable'}_{action}"
+            tally[key] = tally.get(key, 0) + 1
         if litigious:
             tp_flag += flagged
             tp_hide += action == "hide"
@@ -182,6 +201,7 @@ def evaluate_pairs(name: str, pairs: list[tuple], policy: Policy,
         recall_flagged=recall, recall_hidden=tp_hide / positives if positives else 0.0,
         false_hide_rate=fp_hide / negatives if negatives else 0.0, false_flag_rate=false_flag,
         balanced_accuracy=balanced, comments_per_second=len(pairs) / elapsed,
+        by_kind=dict(sorted(by_kind.items())),
     )
 
 
