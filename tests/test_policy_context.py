@@ -308,6 +308,21 @@ def test_a_site_adds_words_to_a_word_set_and_a_phrase_there_is_a_config_error(tm
         load_policy(extra_dirs=[tmp_path], with_model=False)
 
 
+def test_a_call_to_kill_or_burn_a_thing_is_no_incitement() -> None:
+    # idioms and things: nothing to hide
+    for text in ("Il faut brûler les étapes pour réparer le toit avant l'hiver.",
+                 "Il faut tuer ce projet de fusion d'écoles dans l'oeuf.",
+                 "Il faut éliminer les frais chargés aux parents pour les sorties.",
+                 "Il faut abattre le mur entre les deux classes pour faire un local plus grand.",
+                 "Faut frapper fort avec une campagne de sensibilisation sur le vapotage."):
+        assert judge(text).action == "allow", text
+    # the same verbs aimed at a person, a staff member or a group
+    for text in ("Faudrait tuer ce prof-là", "Il faudrait les éliminer tous, ces immigrants",
+                 "Faut brûler la maison du directeur", "Faudrait la pendre cette directrice"):
+        verdict = judge(text)
+        assert verdict.action == "hide" and verdict.alert, text
+
+
 def test_a_mild_insult_among_words_of_affection_is_queued_not_hidden() -> None:
     for text in ("t'es con mdr je t'adore 😂", "T'es niaiseux mon chum, haha, merci pour le lift!",
                  "hahaha t'es ben niaiseuse, j'te love ma belle",
