@@ -308,6 +308,17 @@ def test_a_site_adds_words_to_a_word_set_and_a_phrase_there_is_a_config_error(tm
         load_policy(extra_dirs=[tmp_path], with_model=False)
 
 
+def test_a_word_joined_by_and_aims_where_its_clause_aimed() -> None:
+    rules = rules_only()
+    # chained after a copula, a staff role or "you": the second insult aims like the first
+    for text in ("Ceux qui ont décidé ça sont des irresponsables pis des crétins.",
+                 "La direction, c'est des voleurs et des menteurs", "T'es un lâche pis un menteur"):
+        assert judge(text, pol=rules).action == "hide", text
+    # in a list of things or of history, no one is aimed at
+    assert judge("Le cours d'histoire parle de l'Holocauste et des nazis, c'est important de s'en "
+                 "souvenir.").action == "allow"
+
+
 def test_a_call_to_kill_or_burn_a_thing_is_no_incitement() -> None:
     # idioms and things: nothing to hide
     for text in ("Il faut brûler les étapes pour réparer le toit avant l'hiver.",

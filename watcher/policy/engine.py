@@ -93,7 +93,7 @@ _SOURCE_POLICY = REPO_ROOT / "config" / "policy"
 _INSTALLED_POLICY = Path(sys.prefix) / "share" / "vigie" / "policy"
 # The shipped rules: the source tree's config/policy, or where a packaged install put them.
 SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED_POLICY,)
-CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "exclamations", "linking", "intensifiers", "groups", "negations",
+CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chaining", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
                  "goodwill", "spreading", "denials")
@@ -500,6 +500,15 @@ class _Scan:
             index += 1
         return index <= first and keys[index] in self.words["first_person"]
 
+    def chains(self, first: int, start: int) -> bool:
+        """Does a chaining cue ("pis des", "et un") end at token ``first`` and continue what its
+        clause said of someone before ("sont des irresponsables pis des crétins", "la direction =
+        des voleurs et des menteurs"), rather than join a list of things ("l'Holocauste et des
+        nazis")?"""
+        return self.cue_ending_in("chaining", first, first) and any(
+            self.cue_in_clause(name, first - 10, first - 2, start)
+            for name in ("copulas", "direct", "roles", "second_person"))
+
     def cue_starting_at(self, name: str, index: int) -> bool:
         return any(a == index for a, _ in self._near(name, index, index + 1))
 
@@ -737,7 +746,8 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     literal = scan.cue_in("things", first - 4, first - 1) or scan.cue_in("waste", first - 6, last + 6) \
         or ("things" in scan.cues and scan.thing_subject(first, hit.start))
     structural = (scan.cue_ending_in("direct", first - 3, first)
-                  or (scan.cue_ending_in("copulas", first, first) and not literal)
+                  or ((scan.cue_ending_in("copulas", first, first) or scan.chains(first, hit.start))
+                      and not literal)
                   or scan.cue_ending_in("intensifiers", first - 1, first)
                   or scan.cue_in("roles", first - 1, last + 1)
                   or (scan.cue_ending_in("linking", first - 1, first)
@@ -785,7 +795,8 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         # ("t'es un « cave »", but not "il a écrit « t'es une conne »")
         opening = scan.quoted(hit.start)
         quoted = opening >= 0 and not (
-            (direct or scan.cue_ending_in("copulas", first, first))
+            (direct or scan.cue_ending_in("copulas", first, first)
+             or scan.cue_ending_in("chaining", first, first))
             and first > 0 and scan.starts[first - 1] < opening)
         condemned = scan.cue_in("condemning", last, last + 8)
         reported = condemned or scan.cue_in("reporting", first - 8, first)
