@@ -317,6 +317,10 @@ def test_a_word_joined_by_and_aims_where_its_clause_aimed() -> None:
     # in a list of things or of history, no one is aimed at
     assert judge("Le cours d'histoire parle de l'Holocauste et des nazis, c'est important de s'en "
                  "souvenir.").action == "allow"
+    # an animal is no one either
+    for text in ("Notre chien est un bâtard, moitié labrador moitié husky, les enfants l'adorent.",
+                 "Le prof de bio a disséqué une grenouille et un porc fœtal, mon fils a adoré."):
+        assert judge(text).action == "allow", text
 
 
 def test_a_call_to_kill_or_burn_a_thing_is_no_incitement() -> None:

@@ -106,6 +106,7 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _BREAKS = ",.;:!?"  # what ends a clause
 _CLAUSE_BREAK = re.compile(f"[{re.escape(_BREAKS)}]")
+_SENTENCE_BREAK = re.compile(r"[.;!?]")  # what ends a sentence (a comma goes on with it)
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
 
 
@@ -505,9 +506,16 @@ class _Scan:
         clause said of someone before ("sont des irresponsables pis des crétins", "la direction =
         des voleurs et des menteurs"), rather than join a list of things ("l'Holocauste et des
         nazis")?"""
-        return self.cue_ending_in("chaining", first, first) and any(
-            self.cue_in_clause(name, first - 10, first - 2, start)
-            for name in ("copulas", "direct", "roles", "second_person"))
+        if not self.cue_ending_in("chaining", first, first):
+            return False
+        # an enumeration goes on past its commas: "est un malade, un danger public, pis un crétin"
+        for name in ("copulas", "direct", "roles", "second_person"):
+            for a, b in self._near(name, first - 10, first - 2):
+                if a < first - 2 and b > first - 10:
+                    end = self.seq[min(b, len(self.seq)) - 1].end
+                    if not _SENTENCE_BREAK.search(self.norm.text, end, max(end, start)):
+                        return True
+        return False
 
     def cue_starting_at(self, name: str, index: int) -> bool:
         return any(a == index for a, _ in self._near(name, index, index + 1))
