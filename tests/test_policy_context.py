@@ -342,12 +342,15 @@ def test_a_mild_insult_among_words_of_affection_is_queued_not_hidden() -> None:
     for text in ("t'es con mdr je t'adore 😂", "T'es niaiseux mon chum, haha, merci pour le lift!",
                  "hahaha t'es ben niaiseuse, j'te love ma belle",
                  # the writer says they are joking
-                 "T'es cave pareil, je blague 😂", "Ben voyons t'es niaiseux, je niaise!"):
+                 "T'es cave pareil, je blague 😂", "Ben voyons t'es niaiseux, je niaise!",
+                 # amusement at one's own child
+                 "Mon gars est un vrai clown à la maison, il fait rire toute la famille."):
         assert judge(text).action == "review", text
     # without affection, or a strong insult, or sarcasm, or joking denied: hidden as before
     assert judge("t'es con mdr").action == "hide"
     assert judge("T'es niaiseuse en crisse, je blague même pas").action == "hide"
     assert judge("La prof est une imbécile, c'est pas pour rire").action == "hide"
+    assert judge("Cette prof est une vraie conne, elle fait rire toute la classe d'elle").action == "hide"
     assert judge("Ma belle, t'es une grosse salope").action == "hide"
     assert judge("Merci pour rien, gang de caves").action == "hide"
 
