@@ -150,8 +150,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         HELDOUT_GLOB,
         SETS,
         evaluate_pairs,
-        heldout_kinds,
-        read_heldout,
+        read_heldout_with_kinds,
     )
 
     config = _config(args)
@@ -171,7 +170,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for path in sorted(heldout_dir.glob(HELDOUT_GLOB)) if heldout_dir.is_dir() else []:
         name = path.stem
         if not args.only or name in args.only:
-            jobs.append((name, lambda p=path: (list(read_heldout(p)), heldout_kinds(p))))
+            jobs.append((name, lambda p=path: read_heldout_with_kinds(p)))
     results = []
     if args.cross_validate:
         from watcher.policy.evaluation import corpus_cross_validation

@@ -479,13 +479,15 @@ class _Scan:
     def cue_in(self, name: str, lo: int, hi: int) -> bool:
         return any(a < hi and b > lo for a, b in self._near(name, lo, hi))
 
-    def cue_in_clause(self, name: str, lo: int, hi: int, start: int) -> bool:
-        """A cue among tokens [lo, hi) with no clause break (, . ; : ! ?) between it and the
-        character ``start``: "t'as pas d'enfant, pauvre débile" does not negate the insult."""
+    def cue_in_clause(self, name: str, lo: int, hi: int, start: int,
+                      breaks: re.Pattern[str] = _CLAUSE_BREAK) -> bool:
+        """A cue among tokens [lo, hi) with no clause break (, . ; : ! ?, or ``breaks``) between
+        it and the character ``start``: "t'as pas d'enfant, pauvre débile" does not negate the
+        insult."""
         for a, b in self._near(name, lo, hi):
             if a < hi and b > lo:
                 end = self.seq[min(b, len(self.seq)) - 1].end
-                if not _CLAUSE_BREAK.search(self.norm.text, end, max(end, start)):
+                if not breaks.search(self.norm.text, end, max(end, start)):
                     return True
         return False
 
@@ -506,16 +508,10 @@ class _Scan:
         clause said of someone before ("sont des irresponsables pis des crétins", "la direction =
         des voleurs et des menteurs"), rather than join a list of things ("l'Holocauste et des
         nazis")?"""
-        if not self.cue_ending_in("chaining", first, first):
-            return False
         # an enumeration goes on past its commas: "est un malade, un danger public, pis un crétin"
-        for name in ("copulas", "direct", "roles", "second_person"):
-            for a, b in self._near(name, first - 10, first - 2):
-                if a < first - 2 and b > first - 10:
-                    end = self.seq[min(b, len(self.seq)) - 1].end
-                    if not _SENTENCE_BREAK.search(self.norm.text, end, max(end, start)):
-                        return True
-        return False
+        return self.cue_ending_in("chaining", first, first) and any(
+            self.cue_in_clause(name, first - 10, first - 2, start, breaks=_SENTENCE_BREAK)
+            for name in ("copulas", "direct", "roles", "second_person"))
 
     def cue_starting_at(self, name: str, index: int) -> bool:
         return any(a == index for a, _ in self._near(name, index, index + 1))

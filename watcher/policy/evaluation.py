@@ -108,19 +108,28 @@ def _heldout_entries(path: Path) -> Iterator[tuple[dict, bool]]:
             yield entry, label
 
 
-def heldout_kinds(path: Path) -> list[str]:
-    """The ``kind`` of each line ``read_heldout`` yields, in the same order ("" when absent)."""
-    return [str(entry.get("kind") or "") for entry, _label in _heldout_entries(path)]
+def read_heldout_with_kinds(path: Path) -> tuple[list[tuple], list[str]]:
+    """What ``read_heldout`` yields, as a list, and the ``kind`` of each line ("" when absent),
+    from one reading of the file."""
+    pairs: list[tuple] = []
+    kinds: list[str] = []
+    for entry, label in _heldout_entries(path):
+        pairs.append(_heldout_pair(entry, label))
+        kinds.append(str(entry.get("kind") or ""))
+    return pairs, kinds
+
+
+def _heldout_pair(entry: dict, label: bool) -> tuple:
+    if entry.get("group") is not None and entry.get("author") is not None:
+        return entry["text"], label, str(entry["author"]), str(entry["group"])
+    return entry["text"], label
 
 
 def read_heldout(path: Path) -> Iterator[tuple]:
     """Yield (text, litigious) or, for lines with "author" and "group", (text, litigious,
     author, group): the lines of one group form a stream, each seeing the earlier ones as history."""
     for entry, label in _heldout_entries(path):
-        if entry.get("group") is not None and entry.get("author") is not None:
-            yield entry["text"], label, str(entry["author"]), str(entry["group"])
-        else:
-            yield entry["text"], label
+        yield _heldout_pair(entry, label)
 
 
 SETS: dict[str, tuple[str, Callable[[Path], Pairs]]] = {
