@@ -204,18 +204,18 @@ def test_empty_and_odd_texts_do_not_crash() -> None:
         assert judge(text).action in ("allow", "review", "hide")
 
 
-def test_a_very_confident_model_hides_only_given_a_target() -> None:
+def test_a_very_confident_model_alone_never_hides() -> None:
     confident = with_model(diffamation_irrespect=0.97)
-    # a second person, a staff role: the model may hide on its own
-    assert judge("Toi pis tes idées, franchement", pol=confident).action == "hide"
-    assert judge("La concierge, franchement", pol=confident).action == "hide"
-    # no target, a negation, a report, or joy: capped at a review
-    assert judge("Franchement, quelle journée", pol=confident).action == "review"
-    assert judge("T'es pas une honte, franchement", pol=confident).action == "review"
-    assert judge("Il m'a dit que t'étais une honte", pol=confident).action == "review"
-    assert judge("Bravo, t'es une championne", pol=confident).action == "review"
-    assert judge("yo gros, t'es où? le bus part", pol=confident).action == "review"
-    assert judge("t'es ben drôle je t'adore", pol=confident).action == "review"
+    # even aimed at someone (a second person, a staff role), the model alone asks for a review:
+    # it took "Regarde bien des deux côtés quand tu traverses le parc avec ton petit" for an
+    # insult at 0.93, and made 4 of the corpus cross-validation's 9 false hides that way
+    for text in ("Toi pis tes idées, franchement", "La concierge, franchement",
+                 "Franchement, quelle journée", "T'es pas une honte, franchement",
+                 "Il m'a dit que t'étais une honte", "Bravo, t'es une championne",
+                 "yo gros, t'es où? le bus part", "t'es ben drôle je t'adore"):
+        assert judge(text, pol=confident).action == "review", text
+    # a rule that sees an insult is still corroborated into a hide
+    assert judge("T'es rien qu'un incompétent, toi", pol=confident).action == "hide"
     # never certainty: lenient thresholds at 1.0 are never reached by the model
     lenient = dataclasses.replace(default_thresholds(),
                                   by_category={c: (1.0, 1.0) for c in default_thresholds().by_category})
