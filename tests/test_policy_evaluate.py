@@ -39,7 +39,7 @@ def test_mlma_regression_floor() -> None:
 
 def test_cyberagression_regression_floor() -> None:
     result = measure("cyberagression_fr")
-    assert result.false_hide_rate <= 0.025
+    assert result.false_hide_rate <= 0.015
     assert result.balanced_accuracy >= 0.63
 
 
