@@ -13,12 +13,12 @@ the model alone can ask for a review, never hide. (Until the eleventh pass a ver
 >= 0.9, could hide on its own when the comment showed a target; by then the rules made every such
 hide of the held-out set, while that path still made 4 of the 9 false hides of the corpus
 cross-validation and 23 of CyberAgression's 43: docs/evaluation.md, "The eleventh pass".) The
-model counts in full only when it corroborates the rules: the rules alone would send the comment to review in a category
-(unsuppressed score at or above its ``review`` threshold) and the model gives that category at
-least ``MODEL_CORROBORATES`` (0.7). Two independent witnesses then hide what either alone would
-only queue; corpus cross-validation moved French hidden recall from 81.9% to 85.8% with no new
-false hide (docs/evaluation.md). The two repetitive categories come
-from the history and the author's anonymity signals (see :mod:`watcher.policy.stateful`).
+model counts in full only when it corroborates the rules: the rules alone would send the comment
+to review in a category (unsuppressed score at or above its ``review`` threshold) and the model
+gives that category at least ``MODEL_CORROBORATES`` (0.7). Two independent witnesses then hide
+what either alone would only queue; corpus cross-validation moved French hidden recall from 81.9%
+to 85.8% with no new false hide (docs/evaluation.md). The two repetitive categories come from
+the history and the author's anonymity signals (see :mod:`watcher.policy.stateful`).
 """
 
 from __future__ import annotations
@@ -721,7 +721,7 @@ def _allowed(hit: Hit, scan: _Scan, policy: Policy, raw: str) -> bool:
 
 def _review_at_most(hit: Hit, weight: float, cap: float, note: str) -> float:
     """Hold a match back to a review at most (affection, a scam warning, reported words): it
-    counts once among held-back matches and the model may not hide on its own beside it."""
+    counts once among held-back matches and the model may not corroborate it into a hide."""
     hit.suppressed = True
     hit.note = note
     return min(weight, cap)
