@@ -63,7 +63,6 @@ from watcher.policy.types import (
 
 RULES_VERSION = "rules-1"
 MODEL_WEIGHT = 0.6  # the model alone stays well below every hide threshold
-MODEL_FULL_WEIGHT = 1.0
 MODEL_CAP = 0.95  # the model's share never reaches certainty
 MODEL_CORROBORATES = 0.7  # from here the model may confirm what the rules alone would flag
 # An allow-listed idiom in these categories: the model reads the comment without its words
@@ -963,18 +962,20 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
             if category in allowed_categories and not by_category[category]:
                 model_probabilities[category] = 0.0  # the allow-list wins over the model
                 continue
-            weight = MODEL_WEIGHT
             review = context.thresholds.by_category[category][1]
-            if not suppressed[category] and (
-                    (probability >= MODEL_CORROBORATES and rule_scores[category] >= review
-                        and (category not in strict
-                             or _noisy_or([h.weight for h in hits if h.rule.category == category
-                                           and not h.suppressed and not h.rule.corroborate_at]
-                                          + [held.get(category, 0.0)]) >= review))
-                    or (category in strict and strict[category] < 1.0
-                        and probability >= strict[category] and rule_scores[category] >= review)):
-                weight = MODEL_FULL_WEIGHT
-            share = min(MODEL_CAP, weight * probability) * (SUPPRESSED_MODEL if suppressed[category] else 1.0)
+            # the second witness of rules that would queue the comment (a strict rule's own
+            # level, or MODEL_CORROBORATES beside the other rules) counts in full, short of
+            # certainty; alone, the model only asks for a review
+            corroborates = not suppressed[category] and rule_scores[category] >= review and (
+                (probability >= MODEL_CORROBORATES
+                 and (category not in strict
+                      or _noisy_or([h.weight for h in hits if h.rule.category == category
+                                    and not h.suppressed and not h.rule.corroborate_at]
+                                   + [held.get(category, 0.0)]) >= review))
+                or (category in strict and strict[category] < 1.0 and probability >= strict[category]))
+            share = min(MODEL_CAP, probability) if corroborates else MODEL_WEIGHT * probability
+            if suppressed[category]:
+                share *= SUPPRESSED_MODEL
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
 
     # Stateful categories.
