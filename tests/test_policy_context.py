@@ -471,3 +471,19 @@ def test_a_censored_spelling_counts_a_little_less_than_the_word() -> None:
         softened = judge(censored, pol=rules_only()).scores["diffamation_irrespect"]
         assert 0 < softened < said, (plain, said, softened)
         assert judge(censored).action == "hide"  # still an insult
+
+
+def test_an_imperative_insult_said_of_a_subject_is_a_statement() -> None:
+    rules = rules_only()
+    # an order given to someone: hidden, a comma or not
+    for text in ("Mange de la marde le prof", "Toi, mange de la marde", "Mangez toute de la marde au CSS",
+                 "Le prof mange de la marde"):
+        assert judge(text, pol=rules).action == "hide", text
+    # the same verb with a subject before it in its clause: a statement about a dog or a child
+    # ("le prof va crever" stays a wish: "va" is not among the verbs so read)
+    for text in ("Mon chien mange toute de la marde",
+                 "Le petit mange de la marde de chien au parc, quelqu'un peut surveiller?"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action == "allow", (text, verdict.scores)
+    evidence = judge("Mon chien mange de la marde", pol=rules).evidence
+    assert any("(constat, pas un ordre)" in e.message_fr for e in evidence)

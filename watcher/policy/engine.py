@@ -92,7 +92,8 @@ CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chain
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
                  "goodwill", "spreading", "denials")
 # Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
-WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private")
+WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private",
+             "imperatives", "subjects", "determiners")
 # "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
 # negates nothing, "tu penses que t'es drôle?" is no affection)
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
@@ -497,6 +498,19 @@ class _Scan:
             index += 1
         return index <= first and keys[index] in self.words["first_person"]
 
+    def has_subject(self, first: int, start: int) -> bool:
+        """Does a subject come before token ``first`` (which starts at character ``start``) in its
+        clause: a subject pronoun right before it, or a determiner one or two words before ("mon
+        chien mange…", "mon petit chien mange…")? An imperative has none ("mange de la marde")."""
+        text = self.norm.text
+        opening = max(text.rfind(c, 0, start) for c in _BREAKS)
+        begin = self.token_after(opening + 1) if opening >= 0 else 0
+        keys, words = self.keys, self.words
+        return ((first - 1 >= begin and keys[first - 1] in words["subjects"])
+                or (first - 2 >= begin and keys[first - 2] in words["determiners"])
+                or (first - 3 >= begin and keys[first - 3] in words["determiners"]
+                    and keys[first - 2] not in words["subjects"]))
+
     def chains(self, first: int, start: int) -> bool:
         """Does a chaining cue ("pis des", "et un") end at token ``first`` and continue what its
         clause said of someone before ("sont des irresponsables pis des crétins", "la direction =
@@ -823,6 +837,16 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         weight *= NEGATED
         hit.suppressed = True
         hit.note = "negated"
+    if rule.kind == "lexicon" and not hit.suppressed and not raw_rule \
+            and scan.keys[first] in words["imperatives"] and scan.has_subject(first, hit.start) \
+            and not scan.cue_in("roles", first - 3, first) \
+            and not scan.cue_in("second_person", first - 3, first):
+        # an imperative insult's verb said of a subject ("mon chien mange de la marde", "le petit
+        # va chier"): a statement, not an order given to someone. A staff member or "toi" before
+        # it is taken as addressed ("le prof mange de la marde")
+        weight *= NEGATED
+        hit.suppressed = True
+        hit.note = "statement"
     if rule.target in ("person", "near") and (not hit.targeted or rule.severity == "low") \
             and any(b <= first or a >= last for a, b in scan.cues.get("joy", ())[:50]):
         weight *= JOYFUL
@@ -841,6 +865,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
 _NOTES = {
     "quoted": (" (cité ou dénoncé)", " (quoted or denounced)"),
     "negated": (" (nié)", " (negated)"),
+    "statement": (" (constat, pas un ordre)", " (a statement, not an order)"),
     "joy": (" (joie ou emphase)", " (joy or emphasis)"),
     "affection": (" (taquinerie affectueuse ?)", " (affectionate teasing?)"),
     "warning": (" (mise en garde contre une arnaque ?)", " (a warning against a scam?)"),
