@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,24 @@ def test_the_samples_check_catches_a_rule_without_samples(tmp_path: Path) -> Non
         'positive = ["zorglub"]\n', encoding="utf-8")
     rules = load_rules([tmp_path]).rules
     assert rules_without_samples(rules) == ["site.nosamples"]
+
+
+def test_no_shipped_list_repeats_an_entry() -> None:
+    # a repeated term, trigger or sample is harmless to the verdicts but tells of a list edited
+    # without being read: the shipped files stay clean
+    repeated = []
+    for folder in SHIPPED_POLICY_DIRS:
+        for path in sorted(Path(folder).glob("*.toml")):
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            lists = [(f"{path.name}: {name}", words) for name, words in data.items()
+                     if isinstance(words, list) and all(isinstance(w, str) for w in words)]
+            lists += [(f"{path.name}: {rule['id']} {key}", rule[key])
+                      for rule in data.get("rule", ()) for key in ("terms", "triggers", "positive", "negative")
+                      if key in rule]
+            for where, words in lists:
+                seen: set[str] = set()
+                repeated += [f"{where}: {w!r}" for w in words if w in seen or seen.add(w)]
+    assert not repeated, repeated
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
