@@ -487,3 +487,19 @@ def test_an_imperative_insult_said_of_a_subject_is_a_statement() -> None:
         assert verdict.action == "allow", (text, verdict.scores)
     evidence = judge("Mon chien mange de la marde", pol=rules).evidence
     assert any("(constat, pas un ordre)" in e.message_fr for e in evidence)
+
+
+def test_an_animal_said_of_a_person_does_not_make_the_next_word_literal() -> None:
+    rules = rules_only()
+    # a metaphor first, then an insult joined to it: both said of the staff member
+    for text in ("Le directeur est un serpent et un hypocrite", "The teacher is a wolf and a liar",
+                 "The teacher is a wolf in sheep's clothing and a liar",
+                 "The teacher is a wolf. He is a liar", "Le prof est un chien pis un lâche"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action == "hide", (text, verdict.scores)
+    # animals named for themselves, or a role in a play, are not insults
+    for text in ("Our class pet is a rabbit and a real sweetheart",
+                 "The principal bought a snake and a lizard for the science room",
+                 "She is a fox in the play and a great actress", "Mon chien est un bâtard, moitié labrador"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action == "allow", (text, verdict.scores)

@@ -533,6 +533,17 @@ class _Scan:
                 return True
         return False
 
+    def thing_predicated(self, first: int) -> bool:
+        """Is every thing named in the four tokens before token ``first`` itself said of a person
+        by a copula ("le directeur est un serpent et un hypocrite", "the teacher is a wolf and a
+        liar"): a metaphor, so the word after it is not said of a thing either?"""
+        spans = [(a, b) for a, b in self._near("things", first - 4, first - 1) if a < first - 1 and b > first - 4]
+        return bool(spans) and all(
+            self.cue_ending_in("copulas", a - 1, a)
+            and any(self.cue_in_clause(name, a - 12, a - 1, self.seq[a].start)
+                    for name in ("roles", "person", "second_person", "direct"))
+            for a, _ in spans)
+
     def thing_subject(self, first: int, start: int) -> bool:
         """Is the word at token ``first`` said of a thing named earlier in its clause, with no
         person between them? "Ce règlement sur le cellulaire est stupide" judges a rule, not
@@ -542,7 +553,7 @@ class _Scan:
         if not ends or not self.cue_in_clause("things", first - 8, first - 1, start):
             return False
         after = max(ends)
-        if any(self.cue_in(name, first - 8, first) for name in ("roles", "groups")) \
+        if any(self.cue_in(name, first - 12, first) for name in ("roles", "groups")) \
                 or self.cue_in("direct", after, first):
             # a person named before the thing is the subject ("les éducatrices du service de
             # garde sont des …"), or after it
@@ -755,7 +766,8 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     raw_rule = first < 0
     if raw_rule:
         first = last = scan.token_at(scan.norm.text.find(raw[hit.start:hit.end].lower()[:3]))
-    literal = scan.cue_in("things", first - 4, first - 1) or scan.cue_in("waste", first - 6, last + 6) \
+    literal = (scan.cue_in("things", first - 4, first - 1) and not scan.thing_predicated(first)) \
+        or scan.cue_in("waste", first - 6, last + 6) \
         or ("things" in scan.cues and scan.thing_subject(first, hit.start))
     structural = (scan.cue_ending_in("direct", first - 3, first)
                   or ((scan.cue_ending_in("copulas", first, first) or scan.chains(first, hit.start))
