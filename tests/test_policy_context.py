@@ -503,3 +503,18 @@ def test_an_animal_said_of_a_person_does_not_make_the_next_word_literal() -> Non
                  "She is a fox in the play and a great actress", "Mon chien est un bâtard, moitié labrador"):
         verdict = judge(text, pol=rules)
         assert verdict.action == "allow", (text, verdict.scores)
+
+
+def test_a_queue_only_rule_stays_a_review_whatever_the_model_says() -> None:
+    # fr.threat.veiled_idiom and fr.threat.veiled_warning (corroborate_at = 1.0) queue with an
+    # alert: beside them the model's share used to lift "illegal" over its hide threshold (0.75)
+    # from a probability of 0.74
+    sure = with_model(illegal=0.99)
+    for text in ("La directrice ferait mieux de pas sortir tard ces temps-ci",
+                 "Restez loin de la polyvalente lundi, c'est tout ce que je vais dire",
+                 "La directrice va comprendre sa douleur quand je vais la croiser."):
+        verdict = judge(text, pol=sure)
+        assert verdict.action == "review" and verdict.alert, (text, verdict.scores)
+        assert verdict.scores["illegal"] < default_thresholds().by_category["illegal"][0]
+    # beside a rule that sees a threat of its own, the model still corroborates it into a hide
+    assert judge("Je vais te tuer, c'est pas une menace c'est une promesse", pol=sure).action == "hide"

@@ -68,7 +68,8 @@ MODEL_CORROBORATES = 0.7  # from here the model may confirm what the rules alone
 # An allow-listed idiom in these categories: the model reads the comment without its words
 # (elsewhere it is silenced: without "en retard", "t'es encore en retard" reads as an insult).
 IDIOM_REREAD = ("discrimination",)
-SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or negation
+SUPPRESSED_MODEL = 0.4
+QUEUE_ONLY_MARGIN = 0.01  # how far under the hide threshold a queue-only rule's category stays  # the model's say when the rules saw counter-speech or negation
 NEGATED = 0.15
 QUOTED = 0.12
 JOYFUL = 0.4
@@ -1003,17 +1004,22 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
             # the second witness of rules that would queue the comment (a strict rule's own
             # level, or MODEL_CORROBORATES beside the other rules) counts in full, short of
             # certainty; alone, the model only asks for a review
+            others = _noisy_or([h.weight for h in hits if h.rule.category == category
+                                and not h.suppressed and not h.rule.corroborate_at]
+                               + [held.get(category, 0.0)]) if category in strict else 0.0
             corroborates = not suppressed[category] and rule_scores[category] >= review and (
-                (probability >= MODEL_CORROBORATES
-                 and (category not in strict
-                      or _noisy_or([h.weight for h in hits if h.rule.category == category
-                                    and not h.suppressed and not h.rule.corroborate_at]
-                                   + [held.get(category, 0.0)]) >= review))
+                (probability >= MODEL_CORROBORATES and (category not in strict or others >= review))
                 or (category in strict and strict[category] < 1.0 and probability >= strict[category]))
             share = min(MODEL_CAP, probability) if corroborates else MODEL_WEIGHT * probability
             if suppressed[category]:
                 share *= SUPPRESSED_MODEL
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
+            if strict.get(category, 0.0) >= 1.0 and not corroborates and others < review:
+                # a queue-only rule (corroborate_at = 1.0) carries the category: the model's
+                # share beside it may not make a hide either ("je sais à quelle heure la
+                # secrétaire arrive, je vais passer la voir" is a review at most)
+                hide = context.thresholds.by_category[category][0]
+                scores[category] = min(scores[category], max(rule_scores[category], hide - QUEUE_ONLY_MARGIN))
 
     # Stateful categories.
     limits = context.thresholds.by_category
