@@ -518,3 +518,13 @@ def test_a_queue_only_rule_stays_a_review_whatever_the_model_says() -> None:
         assert verdict.scores["illegal"] < default_thresholds().by_category["illegal"][0]
     # beside a rule that sees a threat of its own, the model still corroborates it into a hide
     assert judge("Je vais te tuer, c'est pas une menace c'est une promesse", pol=sure).action == "hide"
+
+
+def test_an_accusation_attributed_to_the_press_or_the_police_is_reviewed_not_hidden() -> None:
+    rules = rules_only()
+    verdict = judge("Le directeur est accusé de fraude selon le journal, le CSS doit s'expliquer", pol=rules)
+    assert verdict.action == "review", verdict.scores
+    assert any("(attribué à une source publique ?)" in e.message_fr for e in verdict.evidence)
+    # the same accusation told as the writer's own, and an insult with a source, still hide
+    assert judge("Le directeur fraude le centre de services, tout le monde le sait", pol=rules).action == "hide"
+    assert judge("Selon le journal, le directeur est un gros cave", pol=rules).action == "hide"

@@ -91,7 +91,7 @@ SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED
 CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chaining", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
-                 "goodwill", "spreading", "denials")
+                 "goodwill", "spreading", "denials", "sources")
 # Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
 WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private",
              "imperatives", "subjects", "determiners")
@@ -850,6 +850,10 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         weight *= NEGATED
         hit.suppressed = True
         hit.note = "negated"
+    if rule.attributable and not hit.suppressed and "sources" in scan.cues:
+        # an accusation the comment attributes to the press, the police or a court: news about
+        # a member of staff is for a person to weigh; hiding it would hide the news
+        weight = _review_at_most(hit, weight, REPORTED, "sourced")
     if rule.kind == "lexicon" and not hit.suppressed and not raw_rule \
             and scan.keys[first] in words["imperatives"] and scan.has_subject(first, hit.start) \
             and not scan.cue_in("roles", first - 3, first) \
@@ -879,6 +883,7 @@ _NOTES = {
     "quoted": (" (cité ou dénoncé)", " (quoted or denounced)"),
     "negated": (" (nié)", " (negated)"),
     "statement": (" (constat, pas un ordre)", " (a statement, not an order)"),
+    "sourced": (" (attribué à une source publique ?)", " (attributed to a public source?)"),
     "joy": (" (joie ou emphase)", " (joy or emphasis)"),
     "affection": (" (taquinerie affectueuse ?)", " (affectionate teasing?)"),
     "warning": (" (mise en garde contre une arnaque ?)", " (a warning against a scam?)"),

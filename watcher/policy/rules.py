@@ -12,6 +12,8 @@ is a list of ``[[rule]]`` tables::
     weight = 0.9                      # score when the rule's context condition holds
     weight_untargeted = 0.5           # score when it aims at nobody (default: weight)
     terms = ["connard", "conasse"]    # lexicon: compared after normalization
+    corroborate_at = 0.9              # optional: the model's agreement its review needs to hide (1: never)
+    attributable = true               # optional: an accusation "selon le journal" is a review at most
     message_fr = "Insulte visant une personne"
     message_en = "Insult aimed at a person"
     positive = ["T'es un connard"]     # samples that must fire the rule
@@ -50,7 +52,7 @@ RULE_KEYS = {
     "id", "category", "language", "severity", "kind", "weight", "weight_untargeted", "terms",
     "patterns", "on", "triggers", "target", "negatable", "quotable", "message_fr", "message_en",
     "message_untargeted_fr", "message_untargeted_en", "positive", "negative", "check",
-    "min_digits", "needs", "corroborate_at",
+    "min_digits", "needs", "corroborate_at", "attributable",
 }
 ALLOW_KEYS = {"terms", "phones", "emails", "domains", "note"}
 
@@ -87,6 +89,9 @@ class Rule:
     # engine's MODEL_CORROBORATES; 1: never, the rule only queues); a rule reading a shape many
     # neutral remarks share asks more
     corroborate_at: float = 0.0
+    # an accusation attributed to a public source ("selon le journal", "la police dit"): news a
+    # person must weigh, so a review at most, never hidden on the rules' word
+    attributable: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,8 @@ def _rule(data: dict[str, Any], path: Path, defines: dict[str, str] | None = Non
         # never be present, and the rule would never wake on it
         raise _error(path, f"{where}: a trigger must be one word (without apostrophe or "
                            f"hyphen): {', '.join(repr(t) for t in split)}")
+    if not isinstance(data.get("attributable", False), bool):
+        raise _error(path, f"{where}: attributable must be true or false")
     corroborate_at = data.get("corroborate_at", 0.0)
     if not isinstance(corroborate_at, int | float) or not 0 <= corroborate_at <= 1:
         raise _error(path, f"{where}: corroborate_at must be a number in [0, 1]")
@@ -200,6 +207,7 @@ def _rule(data: dict[str, Any], path: Path, defines: dict[str, str] | None = Non
         min_digits=int(data.get("min_digits", 0)),
         needs=_strings(data.get("needs"), path, where),
         corroborate_at=float(corroborate_at),
+        attributable=bool(data.get("attributable", False)),
     )
 
 
