@@ -528,3 +528,13 @@ def test_an_accusation_attributed_to_the_press_or_the_police_is_reviewed_not_hid
     # the same accusation told as the writer's own, and an insult with a source, still hide
     assert judge("Le directeur fraude le centre de services, tout le monde le sait", pol=rules).action == "hide"
     assert judge("Selon le journal, le directeur est un gros cave", pol=rules).action == "hide"
+
+
+def test_a_second_adjective_aims_where_the_first_did() -> None:
+    rules = rules_only()
+    for text in ("Le prof est vieux et pourri", "T'es vieux et pourri", "Le chauffeur est laid pis cave"):
+        assert judge(text, pol=rules).action == "hide", text
+    # said of a building: "vieille" is no intensifier across "et"
+    for text in ("L'école est vieille et pourrie", "Le toit du gymnase est vieux et pourri, faut le refaire"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action == "allow", (text, verdict.scores)

@@ -773,7 +773,10 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     structural = (scan.cue_ending_in("direct", first - 3, first)
                   or ((scan.cue_ending_in("copulas", first, first) or scan.chains(first, hit.start))
                       and not literal)
-                  or scan.cue_ending_in("intensifiers", first - 1, first)
+                  # "sale chien galeux": a noun may stand between; "vieille et pourrie" is two words
+                  or scan.cue_ending_in("intensifiers", first, first)
+                  or (scan.cue_ending_in("intensifiers", first - 1, first - 1)
+                      and scan.keys[first - 1] not in words["links"])
                   or scan.cue_in("roles", first - 1, last + 1)
                   or (scan.cue_ending_in("linking", first - 1, first)
                       and not literal
@@ -784,6 +787,13 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                       and not literal
                       and (scan.cue_in("roles", first - 6, first - 2)
                            or scan.cue_in("person", first - 5, first - 2)))
+                  # a second adjective after a first one said of someone: "le prof est vieux et
+                  # pourri" (and "l'école est vieille et pourrie" aims at no one)
+                  or (first > 2 and scan.keys[first - 1] in words["links"]
+                      and scan.cue_ending_in("linking", first - 3, first - 2)
+                      and not literal
+                      and (scan.cue_in("roles", first - 7, first - 2)
+                           or scan.cue_in("person", first - 6, first - 2)))
                   or (scan.cue_ending_in("exclamations", first, first)
                       and (scan.ends_clause(hit.end) or scan.cue_starting_at("pointers", last)))
                   or (last + 1 < len(scan.keys) and scan.keys[last] in words["of"]
