@@ -538,3 +538,15 @@ def test_a_second_adjective_aims_where_the_first_did() -> None:
     for text in ("L'école est vieille et pourrie", "Le toit du gymnase est vieux et pourri, faut le refaire"):
         verdict = judge(text, pol=rules)
         assert verdict.action == "allow", (text, verdict.scores)
+
+
+def test_a_part_played_on_stage_is_no_insult() -> None:
+    rules = rules_only()
+    for text in ("My daughter was a snake in the jungle book show",
+                 "Mon gars joue le rôle du gros méchant loup au spectacle de Noël",
+                 "Ma fille était déguisée en cochon pour l'Halloween"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action == "allow", (text, verdict.scores)
+    # past a comma the show is another matter
+    assert judge("Le directeur est un clown, il devrait jouer dans le spectacle de fin d'année",
+                 pol=rules).action == "hide"

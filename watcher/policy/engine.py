@@ -91,7 +91,7 @@ SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED
 CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chaining", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
-                 "goodwill", "spreading", "denials", "sources")
+                 "goodwill", "spreading", "denials", "sources", "stage")
 # Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
 WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private",
              "imperatives", "subjects", "determiners")
@@ -534,6 +534,20 @@ class _Scan:
                 return True
         return False
 
+    def on_stage(self, first: int, last: int, start: int, end: int) -> bool:
+        """Is the word (tokens ``first`` to ``last``, characters ``start`` to ``end``) a part
+        played or a costume, a stage cue in its clause ("ma fille était un serpent dans la
+        pièce", "déguisée en cochon"), not past a comma ("un clown, il devrait jouer dans le
+        spectacle")?"""
+        text = self.norm.text
+        for a, b in self._near("stage", first - 4, last + 6):
+            if b <= first and first - 4 <= a:
+                if not _CLAUSE_BREAK.search(text, self.seq[b - 1].end, start):
+                    return True
+            elif a >= last and a < last + 6 and not _CLAUSE_BREAK.search(text, end, self.seq[a].start):
+                return True
+        return False
+
     def thing_predicated(self, first: int) -> bool:
         """Is every thing named in the four tokens before token ``first`` itself said of a person
         by a copula ("le directeur est un serpent et un hypocrite", "the teacher is a wolf and a
@@ -769,6 +783,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         first = last = scan.token_at(scan.norm.text.find(raw[hit.start:hit.end].lower()[:3]))
     literal = (scan.cue_in("things", first - 4, first - 1) and not scan.thing_predicated(first)) \
         or scan.cue_in("waste", first - 6, last + 6) \
+        or ("stage" in scan.cues and scan.on_stage(first, last, hit.start, hit.end)) \
         or ("things" in scan.cues and scan.thing_subject(first, hit.start))
     structural = (scan.cue_ending_in("direct", first - 3, first)
                   or ((scan.cue_ending_in("copulas", first, first) or scan.chains(first, hit.start))
