@@ -550,3 +550,12 @@ def test_a_part_played_on_stage_is_no_insult() -> None:
     # past a comma the show is another matter
     assert judge("Le directeur est un clown, il devrait jouer dans le spectacle de fin d'année",
                  pol=rules).action == "hide"
+
+
+def test_saying_it_is_not_racist_to_say_something_endorses_it() -> None:
+    rules = rules_only()
+    # "dire que" reports nobody else's words here: the writer says it
+    assert judge("C'est pas raciste de dire que les immigrants sont des criminels", pol=rules).action == "hide"
+    # denouncing the same words still lets them through
+    verdict = judge("Dire que certaines cultures sont inférieures, c'est du racisme", pol=rules)
+    assert verdict.action == "allow", verdict.scores
