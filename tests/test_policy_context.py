@@ -559,3 +559,15 @@ def test_saying_it_is_not_racist_to_say_something_endorses_it() -> None:
     # denouncing the same words still lets them through
     verdict = judge("Dire que certaines cultures sont inférieures, c'est du racisme", pol=rules)
     assert verdict.action == "allow", verdict.scores
+
+
+def test_the_writers_own_number_or_address_is_no_disclosure() -> None:
+    rules = rules_only()
+    for text in ("Mon numéro si vous voulez covoiturer pour le tournoi: 418-555-0147",
+                 "Pour le club de lecture, écrivez-moi quand vous voulez à julie.tremblay77@gmail.com"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action == "allow", (text, verdict.scores)
+    # someone else's, named between the writer's words and the number, is still a disclosure
+    assert judge("Appelez-moi pas, appelez plutôt la directrice chez elle au 418-555-0177",
+                 pol=rules).action == "hide"
+    assert judge("Mon numéro? Non, voici celui de la prof: 418-555-0147", pol=rules).action == "hide"

@@ -91,10 +91,11 @@ SHIPPED_POLICY_DIRS = (_SOURCE_POLICY if _SOURCE_POLICY.is_dir() else _INSTALLED
 CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chaining", "exclamations", "linking", "intensifiers", "groups", "negations",
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
-                 "goodwill", "spreading", "denials", "sources", "stage", "not_reporting")
+                 "goodwill", "spreading", "denials", "sources", "stage", "not_reporting",
+                 "own_contact")
 # Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
 WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private",
-             "imperatives", "subjects", "determiners")
+             "imperatives", "subjects", "determiners", "others")
 # "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
 # negates nothing, "tu penses que t'es drôle?" is no affection)
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
@@ -534,6 +535,18 @@ class _Scan:
                 return True
         return False
 
+    def own_contact(self, first: int, start: int) -> bool:
+        """Does the writer give their own number or address: "mon numéro" or "texte-moi" up to
+        15 tokens before token ``first`` in the same sentence, with nobody else's ("son", "sa",
+        "his") between ("mon numéro si vous voulez covoiturer : 418-555-0147")?"""
+        text = self.norm.text
+        others = self.words["others"]
+        for a, b in self._near("own_contact", first - 15, first):
+            if first - 15 <= a and b <= first and not _SENTENCE_BREAK.search(text, self.seq[b - 1].end, start) \
+                    and others.isdisjoint(self.keys[b:first]):
+                return True
+        return False
+
     def on_stage(self, first: int, last: int, start: int, end: int) -> bool:
         """Is the word (tokens ``first`` to ``last``, characters ``start`` to ``end``) a part
         played or a costume, a stage cue in its clause ("ma fille était un serpent dans la
@@ -875,6 +888,12 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         weight *= NEGATED
         hit.suppressed = True
         hit.note = "negated"
+    if rule.check in ("phone", "email") and not hit.suppressed and "own_contact" in scan.cues \
+            and scan.own_contact(first, hit.start):
+        # the writer's own number or address, given to be reached: nobody's privacy is at stake
+        weight *= NEGATED
+        hit.suppressed = True
+        hit.note = "own"
     if rule.attributable and not hit.suppressed and "sources" in scan.cues:
         # an accusation the comment attributes to the press, the police or a court: news about
         # a member of staff is for a person to weigh; hiding it would hide the news
@@ -909,6 +928,7 @@ _NOTES = {
     "negated": (" (nié)", " (negated)"),
     "statement": (" (constat, pas un ordre)", " (a statement, not an order)"),
     "sourced": (" (attribué à une source publique ?)", " (attributed to a public source?)"),
+    "own": (" (ses propres coordonnées)", " (the writer's own contact details)"),
     "joy": (" (joie ou emphase)", " (joy or emphasis)"),
     "affection": (" (taquinerie affectueuse ?)", " (affectionate teasing?)"),
     "warning": (" (mise en garde contre une arnaque ?)", " (a warning against a scam?)"),
