@@ -68,8 +68,8 @@ MODEL_CORROBORATES = 0.7  # from here the model may confirm what the rules alone
 # An allow-listed idiom in these categories: the model reads the comment without its words
 # (elsewhere it is silenced: without "en retard", "t'es encore en retard" reads as an insult).
 IDIOM_REREAD = ("discrimination",)
-SUPPRESSED_MODEL = 0.4
-QUEUE_ONLY_MARGIN = 0.01  # how far under the hide threshold a queue-only rule's category stays  # the model's say when the rules saw counter-speech or negation
+SUPPRESSED_MODEL = 0.4  # the model's say when the rules saw counter-speech or negation
+QUEUE_ONLY_MARGIN = 0.01  # how far under the hide threshold a queue-only rule's category stays
 NEGATED = 0.15
 QUOTED = 0.12
 JOYFUL = 0.4
@@ -488,12 +488,15 @@ class _Scan:
                     return True
         return False
 
+    def clause_start(self, start: int) -> int:
+        """The first token of the clause holding the character ``start``."""
+        opening = max(self.norm.text.rfind(c, 0, start) for c in _BREAKS)
+        return self.token_after(opening + 1) if opening >= 0 else 0
+
     def own_clause(self, first: int, start: int) -> bool:
         """Does the clause holding token ``first`` (which starts at character ``start``) open with
         the writer as its subject ("…, je débarque", "…, pis moi je vais")?"""
-        text = self.norm.text
-        opening = max(text.rfind(c, 0, start) for c in _BREAKS)
-        index = self.token_after(opening + 1) if opening >= 0 else 0
+        index = self.clause_start(start)
         keys = self.keys
         links = self.words["links"]
         while index < first and keys[index] in links:
@@ -504,9 +507,7 @@ class _Scan:
         """Does a subject come before token ``first`` (which starts at character ``start``) in its
         clause: a subject pronoun right before it, or a determiner one or two words before ("mon
         chien mange…", "mon petit chien mange…")? An imperative has none ("mange de la marde")."""
-        text = self.norm.text
-        opening = max(text.rfind(c, 0, start) for c in _BREAKS)
-        begin = self.token_after(opening + 1) if opening >= 0 else 0
+        begin = self.clause_start(start)
         keys, words = self.keys, self.words
         return ((first - 1 >= begin and keys[first - 1] in words["subjects"])
                 or (first - 2 >= begin and keys[first - 2] in words["determiners"])
@@ -903,8 +904,8 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
             and not scan.cue_in("roles", first - 3, first) \
             and not scan.cue_in("second_person", first - 3, first):
         # an imperative insult's verb said of a subject ("mon chien mange de la marde", "le petit
-        # va chier"): a statement, not an order given to someone. A staff member or "toi" before
-        # it is taken as addressed ("le prof mange de la marde")
+        # mange de la marde de chien au parc"): a statement, not an order given to someone. A
+        # staff member or "toi" before it is taken as addressed ("le prof mange de la marde")
         weight *= NEGATED
         hit.suppressed = True
         hit.note = "statement"
@@ -1054,17 +1055,18 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
             # the second witness of rules that would queue the comment (a strict rule's own
             # level, or MODEL_CORROBORATES beside the other rules) counts in full, short of
             # certainty; alone, the model only asks for a review
-            others = _noisy_or([h.weight for h in hits if h.rule.category == category
-                                and not h.suppressed and not h.rule.corroborate_at]
-                               + [held.get(category, 0.0)]) if category in strict else 0.0
+            # what the category's other rules (not the strict ones) give on their own
+            lenient = _noisy_or([h.weight for h in hits if h.rule.category == category
+                                 and not h.suppressed and not h.rule.corroborate_at]
+                                + [held.get(category, 0.0)]) if category in strict else 0.0
             corroborates = not suppressed[category] and rule_scores[category] >= review and (
-                (probability >= MODEL_CORROBORATES and (category not in strict or others >= review))
+                (probability >= MODEL_CORROBORATES and (category not in strict or lenient >= review))
                 or (category in strict and strict[category] < 1.0 and probability >= strict[category]))
             share = min(MODEL_CAP, probability) if corroborates else MODEL_WEIGHT * probability
             if suppressed[category]:
                 share *= SUPPRESSED_MODEL
             scores[category] = 1.0 - (1.0 - rule_scores[category]) * (1.0 - share)
-            if strict.get(category, 0.0) >= 1.0 and not corroborates and others < review:
+            if strict.get(category, 0.0) >= 1.0 and not corroborates and lenient < review:
                 # a queue-only rule (corroborate_at = 1.0) carries the category: the model's
                 # share beside it may not make a hide either ("je sais à quelle heure la
                 # secrétaire arrive, je vais passer la voir" is a review at most)
