@@ -218,6 +218,8 @@ def test_a_stream_passes_display_names_as_history() -> None:
     ("J.B.", True), ("J.-P.", True), ("Vérité Saguenay", True), ("Riverside Libre", True),
     ("Mère en colère", True), ("Jean-Pierre Libérge", False), ("Justine Tremblay", False),
     ("anonyme123", True), ("citoyen418", True), ("julie418", False), ("Élise 2e", False),
+    ("qc_patriote88", True), ("libre_penseur_qc", True), ("anon_parent_22", True), ("xx_anon_1", True),
+    ("Patrick Libre", True), ("Annie Roy", False),
 ])
 def test_pseudonymous_display_names(name: str, pseudonym: bool) -> None:
     from watcher.policy.stateful import pseudonymous_name

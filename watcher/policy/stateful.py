@@ -176,7 +176,7 @@ _DESCRIPTOR_FIRST = frozenset({
     "contribuable", "anonyme", "anonymous", "verite", "info", "infos", "concerned", "worried",
     "un", "une", "le", "la", "les", "ami", "amie", "voisin", "voisine", "residant", "residante",
     "electeur", "electrice", "enseignant", "enseignante", "prof", "eleve", "temoin", "justice",
-    "real", "truth", "mr", "mrs", "ms", "madame", "monsieur",
+    "real", "truth", "mr", "mrs", "ms", "madame", "monsieur", "anon", "libre", "patriote",
 })
 # Words that make a display name a pseudonym wherever they stand ("Vérité Saguenay",
 # "Riverside Libre", "Mère en colère"): a claim or a mood, not a person's name.
@@ -184,6 +184,7 @@ _DESCRIPTOR_ANY = frozenset({
     "verite", "anonyme", "anonymous", "inquiet", "inquiete", "inquiets", "tanne", "tannee",
     "fache", "fachee", "ecoeure", "ecoeuree", "enrage", "enragee", "colere", "libre", "truth",
     "concerned", "citoyen", "citoyenne", "contribuable", "outre", "outree", "indigne", "indignee",
+    "anon", "patriote", "patriotes",
 })
 _PLACEHOLDERS = frozenset({"jos bleau", "joe bleau", "john doe", "jane doe", "jean untel",
                            "madame untel", "monsieur untel", "jos blo", "john smith"})
