@@ -103,7 +103,7 @@ def test_heldout_regression_floor(path: Path) -> None:
     assert result.recall_hidden >= 0.75, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 87.9% flagged, 78.2% hidden): see docs/evaluation.md")
+@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 87.9% flagged, 79.1% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_targets(path: Path) -> None:

@@ -225,3 +225,20 @@ def test_pseudonymous_display_names(name: str, pseudonym: bool) -> None:
     from watcher.policy.stateful import pseudonymous_name
 
     assert pseudonymous_name(name) is pseudonym
+
+
+def test_one_authors_third_copy_is_a_flood_but_not_a_question_or_a_lol() -> None:
+    def stream(texts: list[str]) -> list[str]:
+        history: list[HistoryItem] = []
+        actions = []
+        for i, text in enumerate(texts):
+            when = NOW + dt.timedelta(minutes=5 * i)
+            actions.append(judge(text, history=history, author_id="42", author_name="Paul Gagnon",
+                                 created_time=when).action)
+            history.append(HistoryItem(text, "42", when, author_name="Paul Gagnon"))
+        return actions
+    # the first copies stay up with the opinion; from the third the duplicates are hidden
+    assert stream(["HONTE AU CSS!!!"] * 4) == ["allow", "allow", "hide", "hide"]
+    # a question asked again, a courtesy, a "lol": never hidden for being repeated
+    for text in ("Est-ce qu'il y a de l'école demain?", "Bravo aux élèves!", "lol"):
+        assert "hide" not in stream([text] * 4), text

@@ -75,6 +75,7 @@ QUOTED = 0.12
 JOYFUL = 0.4
 AFFECTIONATE = 0.45  # a mild insult among words of affection: a review, never a hide
 WARNING = 0.45  # an advert or link inside a warning against scams: a review, never a hide
+FLOOD_COPIES = 2  # earlier copies by the same author from which a copy is a flood (the third)
 OWN_FLAGGED_COPY = 0.9  # an author's near-copy of their own comment that is flagged on its content
 OWN_COPY_RULE_EVIDENCE = 0.15  # ... with a rule behind the flag (a swear word weighs 0.2), not the model alone
 CONTENT_CATEGORIES = ("diffamation_irrespect", "discrimination", "illegal", "commercial_pourriel",
@@ -1092,13 +1093,19 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
             # first stays for a person to judge). A rule must have seen something in it: the
             # model alone likens too many plain remarks about a group to discrimination.
             scores["disgracieux_repetitif"] = max(scores["disgracieux_repetitif"], OWN_FLAGGED_COPY)
+        # a courtesy or a question, unless it asks to spread the word
+        ordinary = content < ORDINARY_CONTENT and "spreading" not in scan.cues and (
+            "goodwill" in scan.cues or "?" in raw)
+        if repeated.same_author >= FLOOD_COPIES and not ordinary \
+                and repeated.length >= stateful.MIN_CHARS_FLOOD:
+            # the third copy of the same words by one author within the window is a flood: hiding
+            # it hides a duplicate, the first copies stay up with the opinion ("HONTE AU CSS!!!"
+            # four times); a question asked again for want of an answer is not, nor a "lol"
+            scores["disgracieux_repetitif"] = max(scores["disgracieux_repetitif"], OWN_FLAGGED_COPY)
         anonymous, signals = stateful.anonymity(comment.author_meta, comment.author_name)
         if anonymous:
             # A clearly anonymous author (0.7 or more: a pseudonym, an anonymous post) repeating
             # content is what policy 8.1 names; a weaker signal counts in proportion.
-            # a courtesy or a question, unless it asks to spread the word
-            ordinary = content < ORDINARY_CONTENT and "spreading" not in scan.cues and (
-                "goodwill" in scan.cues or "?" in raw)
             scores["anonyme_repetitif"] = min(
                 1.0, repeated.campaign(ordinary) * min(1.0, anonymous / stateful.ANONYMOUS) + 0.15 * content)
         detail_fr = _repetition_fr(repeated)

@@ -27,6 +27,7 @@ from watcher.policy.types import HistoryItem
 NEAR_DUPLICATE = 0.8  # Jaccard similarity of character 4-gram shingles
 MIN_CHARS_MANY_AUTHORS = 25  # "Bravo !" from thirty parents is not a campaign
 MIN_CHARS_SLOGAN = 12  # a slogan ("le DG dehors") from three accounts, two anonymous, is one
+MIN_CHARS_FLOOD = 8  # one author's third copy of "HONTE AU CSS!!!" is a flood; of "lol", not
 LONG_COPY = 80  # a copy this long of another account's comment is pasted, not a coincidence
 MEDIUM_COPY = 40  # a first copy this long is worth a look when its author is anonymous
 ANONYMOUS = 0.7  # an anonymity score this high is a throwaway account (a pseudonym, an anonymous post)
