@@ -242,3 +242,13 @@ def test_one_authors_third_copy_is_a_flood_but_not_a_question_or_a_lol() -> None
     # a question asked again, a courtesy, a "lol": never hidden for being repeated
     for text in ("Est-ce qu'il y a de l'école demain?", "Bravo aux élèves!", "lol"):
         assert "hide" not in stream([text] * 4), text
+
+
+def test_a_second_throwaway_account_with_the_same_sentence_is_reviewed() -> None:
+    text = "Le DG doit démissionner maintenant"  # 25 characters or more, under MEDIUM_COPY
+    history = [item(text, "o1", 0.3, name="citoyen_20931")]
+    second = judge(text, history, author_id="o2", author_name="user4820193")
+    assert second.action == "review" and "anonyme_repetitif" in second.categories
+    # the same after a person with a name is no campaign yet
+    named = [item(text, "o1", 0.3, name="Marc Gagnon")]
+    assert judge(text, named, author_id="o2", author_name="user4820193").action == "allow"

@@ -96,7 +96,9 @@ class Repetition:
         Copies among throwaway accounts are what policy 8.1 calls anonymous and repetitive: a
         sentence (``MEDIUM_COPY``) already posted by another anonymous account, a short
         sentence posted by two other accounts, one of them anonymous, or a slogan
-        (``MIN_CHARS_SLOGAN``) posted by three, two of them anonymous, scores 0.85. An ``ordinary``
+        (``MIN_CHARS_SLOGAN``) posted by three, two of them anonymous, scores 0.85; a short
+        sentence (``MIN_CHARS_MANY_AUTHORS``) already posted by one anonymous account, 0.6 (a
+        review). An ``ordinary``
         text (a courtesy or a question, with nothing litigious in it) shorter than ``LONG_COPY``
         counts only its author's own repeats: parents asking the same question or thanking in
         the same words are no campaign, whatever their display names.
@@ -104,6 +106,9 @@ class Repetition:
         if ordinary and self.length < LONG_COPY:
             return self.own
         score = self.score
+        if self.anonymous_others and self.length >= MIN_CHARS_MANY_AUTHORS:
+            # a second throwaway account with the same sentence: worth a look (a review)
+            score = max(score, 0.6)
         if self.anonymous_others and (
                 self.length >= MEDIUM_COPY
                 or (self.other_authors >= 2 and self.length >= MIN_CHARS_MANY_AUTHORS)
