@@ -480,11 +480,13 @@ def test_an_imperative_insult_said_of_a_subject_is_a_statement() -> None:
                  "Le prof mange de la marde"):
         assert judge(text, pol=rules).action == "hide", text
     # the same verb with a subject before it in its clause: a statement about a dog or a child
-    # ("le prof va crever" stays a wish: "va" is not among the verbs so read)
     for text in ("Mon chien mange toute de la marde",
-                 "Le petit mange de la marde de chien au parc, quelqu'un peut surveiller?"):
+                 "Le petit mange de la marde de chien au parc, quelqu'un peut surveiller?",
+                 "Mon fils va chier avant de partir le matin, ça le met en retard"):
         verdict = judge(text, pol=rules)
         assert verdict.action == "allow", (text, verdict.scores)
+    # a death wished on someone is no statement
+    assert judge("Le concierge va crever", pol=rules).action == "hide"
     evidence = judge("Mon chien mange de la marde", pol=rules).evidence
     assert any("(constat, pas un ordre)" in e.message_fr for e in evidence)
 

@@ -96,7 +96,7 @@ CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chain
                  "own_contact")
 # Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
 WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private",
-             "imperatives", "subjects", "determiners", "others")
+             "imperatives", "subjects", "determiners", "others", "wishes")
 # "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
 # negates nothing, "tu penses que t'es drôle?" is no affection)
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
@@ -902,6 +902,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         weight = _review_at_most(hit, weight, REPORTED, "sourced")
     if rule.kind == "lexicon" and not hit.suppressed and not raw_rule \
             and scan.keys[first] in words["imperatives"] and scan.has_subject(first, hit.start) \
+            and words["wishes"].isdisjoint(scan.keys[first:last]) \
             and not scan.cue_in("roles", first - 3, first) \
             and not scan.cue_in("second_person", first - 3, first):
         # an imperative insult's verb said of a subject ("mon chien mange de la marde", "le petit
