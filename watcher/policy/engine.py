@@ -75,7 +75,6 @@ QUOTED = 0.12
 JOYFUL = 0.4
 AFFECTIONATE = 0.45  # a mild insult among words of affection: a review, never a hide
 WARNING = 0.45  # an advert or link inside a warning against scams: a review, never a hide
-FLOOD_COPIES = 2  # earlier copies by the same author from which a copy is a flood (the third)
 OWN_FLAGGED_COPY = 0.9  # an author's near-copy of their own comment that is flagged on its content
 OWN_COPY_RULE_EVIDENCE = 0.15  # ... with a rule behind the flag (a swear word weighs 0.2), not the model alone
 CONTENT_CATEGORIES = ("diffamation_irrespect", "discrimination", "illegal", "commercial_pourriel",
@@ -554,14 +553,11 @@ class _Scan:
         played or a costume, a stage cue in its clause ("ma fille était un serpent dans la
         pièce", "déguisée en cochon"), not past a comma ("un clown, il devrait jouer dans le
         spectacle")?"""
+        if self.cue_in_clause("stage", first - 4, first, start):
+            return True
         text = self.norm.text
-        for a, b in self._near("stage", first - 4, last + 6):
-            if b <= first and first - 4 <= a:
-                if not _CLAUSE_BREAK.search(text, self.seq[b - 1].end, start):
-                    return True
-            elif a >= last and a < last + 6 and not _CLAUSE_BREAK.search(text, end, self.seq[a].start):
-                return True
-        return False
+        return any(a >= last and not _CLAUSE_BREAK.search(text, end, self.seq[a].start)
+                   for a, _ in self._near("stage", last, last + 6))
 
     def thing_predicated(self, first: int) -> bool:
         """Is every thing named in the four tokens before token ``first`` itself said of a person
@@ -773,6 +769,14 @@ def _allowed(hit: Hit, scan: _Scan, policy: Policy, raw: str) -> bool:
     return any(a <= hit.first and hit.last <= b for a, b in scan.allowed_spans)
 
 
+def _set_aside(hit: Hit, weight: float, factor: float, note: str) -> float:
+    """Set a match aside (quoted, negated, the writer's own contact details, a statement): it
+    weighs ``factor`` of its weight and counts once among held-back matches."""
+    hit.suppressed = True
+    hit.note = note
+    return weight * factor
+
+
 def _review_at_most(hit: Hit, weight: float, cap: float, note: str) -> float:
     """Hold a match back to a review at most (affection, a scam warning, reported words): it
     counts once among held-back matches and the model may not corroborate it into a hide."""
@@ -876,9 +880,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                         and not scan.cue_in_clause("reporting", first - 8, first, hit.start))):
                 weight = _review_at_most(hit, weight, REPORTED, "reported")  # a person looks
             else:
-                weight *= QUOTED
-                hit.suppressed = True
-                hit.note = "quoted"
+                weight = _set_aside(hit, weight, QUOTED, "quoted")
     if rule.quotable and not raw_rule and not hit.suppressed and "reported_after" in scan.cues \
             and scan.cue_after_break("reported_after", last):
         # a parent reporting what their child was told, quoted without quotation marks: a person
@@ -887,15 +889,11 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     if rule.negatable and not hit.suppressed and (
             scan.cue_in_clause("negations", first - 4, first, hit.start)
             or scan.cue_in_clause("denials", first - 10, first, hit.start)):
-        weight *= NEGATED
-        hit.suppressed = True
-        hit.note = "negated"
+        weight = _set_aside(hit, weight, NEGATED, "negated")
     if rule.check in ("phone", "email") and not hit.suppressed and "own_contact" in scan.cues \
             and scan.own_contact(first, hit.start):
         # the writer's own number or address, given to be reached: nobody's privacy is at stake
-        weight *= NEGATED
-        hit.suppressed = True
-        hit.note = "own"
+        weight = _set_aside(hit, weight, NEGATED, "own")
     if rule.attributable and not hit.suppressed and "sources" in scan.cues:
         # an accusation the comment attributes to the press, the police or a court: news about
         # a member of staff is for a person to weigh; hiding it would hide the news
@@ -908,9 +906,7 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         # an imperative insult's verb said of a subject ("mon chien mange de la marde", "le petit
         # mange de la marde de chien au parc"): a statement, not an order given to someone. A
         # staff member or "toi" before it is taken as addressed ("le prof mange de la marde")
-        weight *= NEGATED
-        hit.suppressed = True
-        hit.note = "statement"
+        weight = _set_aside(hit, weight, NEGATED, "statement")
     if rule.target in ("person", "near") and (not hit.targeted or rule.severity == "low") \
             and any(b <= first or a >= last for a, b in scan.cues.get("joy", ())[:50]):
         weight *= JOYFUL
@@ -1055,9 +1051,9 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
                 continue
             review = context.thresholds.by_category[category][1]
             # the second witness of rules that would queue the comment (a strict rule's own
-            # level, or MODEL_CORROBORATES beside the other rules) counts in full, short of
-            # certainty; alone, the model only asks for a review
-            # what the category's other rules (not the strict ones) give on their own
+            # level, or MODEL_CORROBORATES beside the other rules, ``lenient``, read without the
+            # strict ones) counts in full, short of certainty; alone, the model only asks for a
+            # review
             lenient = _noisy_or([h.weight for h in hits if h.rule.category == category
                                  and not h.suppressed and not h.rule.corroborate_at]
                                 + [held.get(category, 0.0)]) if category in strict else 0.0
@@ -1097,11 +1093,8 @@ def classify(comment: CommentInput, context: Context) -> Verdict:
         # a courtesy or a question, unless it asks to spread the word
         ordinary = content < ORDINARY_CONTENT and "spreading" not in scan.cues and (
             "goodwill" in scan.cues or "?" in raw)
-        if repeated.same_author >= FLOOD_COPIES and not ordinary \
-                and repeated.length >= stateful.MIN_CHARS_FLOOD:
-            # the third copy of the same words by one author within the window is a flood: hiding
-            # it hides a duplicate, the first copies stay up with the opinion ("HONTE AU CSS!!!"
-            # four times); a question asked again for want of an answer is not, nor a "lol"
+        if repeated.flood(ordinary):
+            # hiding a flood's copy hides a duplicate: the first copies stay up with the opinion
             scores["disgracieux_repetitif"] = max(scores["disgracieux_repetitif"], OWN_FLAGGED_COPY)
         anonymous, signals = stateful.anonymity(comment.author_meta, comment.author_name)
         if anonymous:

@@ -28,6 +28,7 @@ NEAR_DUPLICATE = 0.8  # Jaccard similarity of character 4-gram shingles
 MIN_CHARS_MANY_AUTHORS = 25  # "Bravo !" from thirty parents is not a campaign
 MIN_CHARS_SLOGAN = 12  # a slogan ("le DG dehors") from three accounts, two anonymous, is one
 MIN_CHARS_FLOOD = 8  # one author's third copy of "HONTE AU CSS!!!" is a flood; of "lol", not
+FLOOD_COPIES = 2  # earlier copies by the same author from which a copy is a flood (the third)
 LONG_COPY = 80  # a copy this long of another account's comment is pasted, not a coincidence
 MEDIUM_COPY = 40  # a first copy this long is worth a look when its author is anonymous
 ANONYMOUS = 0.7  # an anonymity score this high is a throwaway account (a pseudonym, an anonymous post)
@@ -89,6 +90,12 @@ class Repetition:
         if self.other_authors >= 1 and self.length >= LONG_COPY:
             score = max(score, 0.85 if self.other_authors == 1 else 0.95)
         return score
+
+    def flood(self, ordinary: bool) -> bool:
+        """Is this the third copy (or more) of the same words by one author within the window?
+        Not for an ``ordinary`` text (a question asked again for want of an answer, a courtesy)
+        nor one shorter than ``MIN_CHARS_FLOOD`` (a "lol")."""
+        return self.same_author >= FLOOD_COPIES and not ordinary and self.length >= MIN_CHARS_FLOOD
 
     def campaign(self, ordinary: bool) -> float:
         """How much an anonymous author's copy looks like a campaign, in [0, 1].
