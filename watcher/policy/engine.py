@@ -92,7 +92,7 @@ CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chain
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
                  "goodwill", "spreading", "denials", "sources", "stage", "not_reporting",
-                 "own_contact")
+                 "own_contact", "own_family")
 # Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
 WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private",
              "imperatives", "subjects", "determiners", "others", "wishes")
@@ -559,6 +559,24 @@ class _Scan:
         return any(a >= last and not _CLAUSE_BREAK.search(text, end, self.seq[a].start)
                    for a, _ in self._near("stage", last, last + 6))
 
+    def own_family(self, first: int, start: int) -> bool:
+        """Is the word at token ``first`` said of the writer's own child, the subject of its
+        clause ("mon gars est un vrai pissou", "ma fille est une vraie tête de cochon"), with no
+        one else named between them ("mon gars dit que le prof est un cave")?"""
+        index = self.clause_start(start)
+        while index < first and self.keys[index] in self.words["links"]:
+            index += 1
+        # the child opens the clause: not "l'enseignante de ma fille est une …"
+        spans = [b for a, b in self._near("own_family", first - 6, first) if a == index and b <= first]
+        if not spans:
+            return False
+        after = spans[0]
+        if not (self.cue_ending_in("copulas", first, first)
+                or self.cue_ending_in("copulas", first - 1, first - 1)):
+            return False
+        return not any(self.cue_in(name, after, first)
+                       for name in ("roles", "person", "second_person", "direct", "groups"))
+
     def thing_predicated(self, first: int) -> bool:
         """Is every thing named in the four tokens before token ``first`` itself said of a person
         by a copula ("le directeur est un serpent et un hypocrite", "the teacher is a wolf and a
@@ -800,17 +818,18 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
     raw_rule = first < 0
     if raw_rule:
         first = last = scan.token_at(scan.norm.text.find(raw[hit.start:hit.end].lower()[:3]))
+    staged = "stage" in scan.cues and scan.on_stage(first, last, hit.start, hit.end)
     literal = (scan.cue_in("things", first - 4, first - 1) and not scan.thing_predicated(first)) \
-        or scan.cue_in("waste", first - 6, last + 6) \
-        or ("stage" in scan.cues and scan.on_stage(first, last, hit.start, hit.end)) \
+        or scan.cue_in("waste", first - 6, last + 6) or staged \
         or ("things" in scan.cues and scan.thing_subject(first, hit.start))
     structural = (scan.cue_ending_in("direct", first - 3, first)
                   or ((scan.cue_ending_in("copulas", first, first) or scan.chains(first, hit.start))
                       and not literal)
-                  # "sale chien galeux": a noun may stand between; "vieille et pourrie" is two words
-                  or scan.cue_ending_in("intensifiers", first, first)
+                  # "sale chien galeux": a noun may stand between; "vieille et pourrie" is two
+                  # words; a part played is no one ("he played the big bad pig in the play")
+                  or (scan.cue_ending_in("intensifiers", first, first) and not staged)
                   or (scan.cue_ending_in("intensifiers", first - 1, first - 1)
-                      and scan.keys[first - 1] not in words["links"])
+                      and scan.keys[first - 1] not in words["links"] and not staged)
                   or scan.cue_in("roles", first - 1, last + 1)
                   or (scan.cue_ending_in("linking", first - 1, first)
                       and not literal
@@ -915,6 +934,11 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         # a warning about a scam names what it warns against ("c'est une arnaque, ne cliquez pas
         # sur le lien"); a spammer may dress an advert as one, so a person looks: a review at most
         weight = _review_at_most(hit, weight, WARNING, "warning")
+    if rule.category == "diffamation_irrespect" and hit.targeted and not hit.suppressed \
+            and "own_family" in scan.cues and scan.own_family(first, hit.start):
+        # a parent teasing their own child ("mon gars est un vrai pissou devant les araignées"):
+        # nobody else is aimed at, and a parent may be exasperated too, so a person looks
+        weight = _review_at_most(hit, weight, AFFECTIONATE, "family")
     if rule.category == "diffamation_irrespect" and rule.severity in ("low", "medium") \
             and not hit.suppressed and "affection" in scan.cues:
         # friendly teasing: at most a review, and the model may not hide it either
@@ -930,6 +954,7 @@ _NOTES = {
     "own": (" (ses propres coordonnées)", " (the writer's own contact details)"),
     "joy": (" (joie ou emphase)", " (joy or emphasis)"),
     "affection": (" (taquinerie affectueuse ?)", " (affectionate teasing?)"),
+    "family": (" (au sujet de son propre enfant ?)", " (about the writer's own child?)"),
     "warning": (" (mise en garde contre une arnaque ?)", " (a warning against a scam?)"),
     "reported": (" (propos rapportés ?)", " (reported words?)"),
 }
