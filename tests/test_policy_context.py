@@ -546,7 +546,9 @@ def test_a_part_played_on_stage_is_no_insult() -> None:
     rules = rules_only()
     for text in ("My daughter was a snake in the jungle book show",
                  "Mon gars joue le rôle du gros méchant loup au spectacle de Noël",
-                 "Ma fille était déguisée en cochon pour l'Halloween"):
+                 "Ma fille était déguisée en cochon pour l'Halloween",
+                 # an intensifier before the part is still the part ("big bad")
+                 "He played the big bad pig in the school play"):
         verdict = judge(text, pol=rules)
         assert verdict.action == "allow", (text, verdict.scores)
     # past a comma the show is another matter
@@ -573,3 +575,16 @@ def test_the_writers_own_number_or_address_is_no_disclosure() -> None:
     assert judge("Appelez-moi pas, appelez plutôt la directrice chez elle au 418-555-0177",
                  pol=rules).action == "hide"
     assert judge("Mon numéro? Non, voici celui de la prof: 418-555-0147", pol=rules).action == "hide"
+
+
+def test_a_parent_teasing_their_own_child_is_queued_not_hidden() -> None:
+    rules = rules_only()
+    for text in ("Mon gars est un vrai pissou devant les araignées",
+                 "Ma fille est une vraie tête de cochon le matin"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action != "hide", (text, verdict.scores)
+    # the child must be the clause's subject: someone else named is still insulted
+    for text in ("L'enseignante de ma fille est une conne prétentieuse",
+                 "Mon gars dit que le prof est un vrai cave",
+                 "mon gars, t'es un vrai cave"):
+        assert judge(text, pol=rules).action == "hide", text
