@@ -588,3 +588,13 @@ def test_a_parent_teasing_their_own_child_is_queued_not_hidden() -> None:
                  "Mon gars dit que le prof est un vrai cave",
                  "mon gars, t'es un vrai cave"):
         assert judge(text, pol=rules).action == "hide", text
+
+
+def test_a_superlative_said_of_a_staff_member_aims_at_them_and_said_of_a_decision_does_not() -> None:
+    rules = rules_only()
+    assert judge("Mme Bergeron est la prof la plus incompétente et la plus conne que j'ai vue",
+                 pol=rules).action == "hide"
+    for text in ("C'est la décision la plus stupide de l'année, revenez-en",
+                 "Mon gars a fait la chose la plus idiote: il a oublié son lunch"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action == "allow", (text, verdict.scores)

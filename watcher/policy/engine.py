@@ -840,6 +840,14 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                       and not literal
                       and (scan.cue_in("roles", first - 6, first - 2)
                            or scan.cue_in("person", first - 5, first - 2)))
+                  # a superlative said of a staff member or someone named earlier in the
+                  # clause ("est la prof la plus incompétente et la plus conne"); "la décision la
+                  # plus stupide" judges a thing
+                  or (first > 1 and scan.keys[first - 1] == "plus"
+                      and scan.keys[first - 2] in ("le", "la", "les")
+                      and not literal
+                      and (scan.cue_in_clause("roles", first - 8, first - 2, hit.start)
+                           or scan.cue_in_clause("person", first - 8, first - 2, hit.start)))
                   # a second adjective after a first one said of someone: "le prof est vieux et
                   # pourri" (and "l'école est vieille et pourrie" aims at no one)
                   or (first > 2 and scan.keys[first - 1] in words["links"]
