@@ -95,7 +95,7 @@ CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chain
                  "own_contact", "own_family")
 # Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
 WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private",
-             "imperatives", "subjects", "determiners", "others", "wishes")
+             "imperatives", "subjects", "determiners", "others", "wishes", "superlatives", "definite")
 # "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
 # negates nothing, "tu penses que t'es drôle?" is no affection)
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
@@ -843,8 +843,8 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                   # a superlative said of a staff member or someone named earlier in the
                   # clause ("est la prof la plus incompétente et la plus conne"); "la décision la
                   # plus stupide" judges a thing
-                  or (first > 1 and scan.keys[first - 1] == "plus"
-                      and scan.keys[first - 2] in ("le", "la", "les")
+                  or (first > 1 and scan.keys[first - 1] in words["superlatives"]
+                      and scan.keys[first - 2] in words["definite"]
                       and not literal
                       and (scan.cue_in_clause("roles", first - 8, first - 2, hit.start)
                            or scan.cue_in_clause("person", first - 8, first - 2, hit.start)))
