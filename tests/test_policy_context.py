@@ -580,13 +580,16 @@ def test_the_writers_own_number_or_address_is_no_disclosure() -> None:
 def test_a_parent_teasing_their_own_child_is_queued_not_hidden() -> None:
     rules = rules_only()
     for text in ("Mon gars est un vrai pissou devant les araignées",
-                 "Ma fille est une vraie tête de cochon le matin"):
+                 "Ma fille est une vraie tête de cochon le matin",
+                 # or in their own noun phrase
+                 "Ma gang de petits cochons a ramené tout le sable du parc, merci pour la sortie"):
         verdict = judge(text, pol=rules)
         assert verdict.action != "hide", (text, verdict.scores)
     # the child must be the clause's subject: someone else named is still insulted
     for text in ("L'enseignante de ma fille est une conne prétentieuse",
                  "Mon gars dit que le prof est un vrai cave",
-                 "mon gars, t'es un vrai cave"):
+                 "mon gars, t'es un vrai cave",
+                 "Ma gang de petits cochons de voisins a encore vandalisé l'entrée de l'école"):
         assert judge(text, pol=rules).action == "hide", text
 
 

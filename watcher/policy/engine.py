@@ -95,7 +95,7 @@ CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chain
                  "own_contact", "own_family")
 # Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
 WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private",
-             "imperatives", "subjects", "determiners", "others", "wishes", "superlatives", "definite")
+             "imperatives", "subjects", "determiners", "others", "wishes", "superlatives", "definite", "endearing")
 # "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
 # negates nothing, "tu penses que t'es drôle?" is no affection)
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
@@ -559,7 +559,7 @@ class _Scan:
         return any(a >= last and not _CLAUSE_BREAK.search(text, end, self.seq[a].start)
                    for a, _ in self._near("stage", last, last + 6))
 
-    def own_family(self, first: int, start: int) -> bool:
+    def own_family(self, first: int, last: int, start: int) -> bool:
         """Is the word at token ``first`` said of the writer's own child, the subject of its
         clause ("mon gars est un vrai pissou", "ma fille est une vraie tête de cochon"), with no
         one else named between them ("mon gars dit que le prof est un cave")?"""
@@ -567,10 +567,18 @@ class _Scan:
         while index < first and self.keys[index] in self.words["links"]:
             index += 1
         # the child opens the clause: not "l'enseignante de ma fille est une …"
-        spans = [b for a, b in self._near("own_family", first - 6, first) if a == index and b <= first]
+        spans = [b for a, b in self._near("own_family", first - 6, first + 1) if a == index]
         if not spans:
             return False
         after = spans[0]
+        if after > first:
+            return True  # the word is in the family's own words ("ma gang de petits…")
+        if last < len(self.keys) and self.keys[last] in self.words["of"]:
+            return False  # someone else's: "ma gang de petits cochons de voisins"
+        # the insult in the child's own noun phrase ("ma gang de petits cochons"), or said of
+        # them by a copula ("mon gars est un vrai pissou")
+        if all(self.keys[k] in self.words["endearing"] for k in range(after, first)):
+            return True
         if not (self.cue_ending_in("copulas", first, first)
                 or self.cue_ending_in("copulas", first - 1, first - 1)):
             return False
@@ -942,8 +950,8 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         # a warning about a scam names what it warns against ("c'est une arnaque, ne cliquez pas
         # sur le lien"); a spammer may dress an advert as one, so a person looks: a review at most
         weight = _review_at_most(hit, weight, WARNING, "warning")
-    if rule.category == "diffamation_irrespect" and hit.targeted and not hit.suppressed \
-            and "own_family" in scan.cues and scan.own_family(first, hit.start):
+    if rule.category in ("diffamation_irrespect", "atteinte_droits") and hit.targeted \
+            and not hit.suppressed and "own_family" in scan.cues and scan.own_family(first, last, hit.start):
         # a parent teasing their own child ("mon gars est un vrai pissou devant les araignées"):
         # nobody else is aimed at, and a parent may be exasperated too, so a person looks
         weight = _review_at_most(hit, weight, AFFECTIONATE, "family")
