@@ -493,15 +493,20 @@ class _Scan:
         opening = max(self.norm.text.rfind(c, 0, start) for c in _BREAKS)
         return self.token_after(opening + 1) if opening >= 0 else 0
 
+    def clause_opening(self, first: int, start: int) -> int:
+        """The first token of the clause holding token ``first`` (which starts at character
+        ``start``) past its linking words ("…, pis moi je vais": "moi"), at most ``first``."""
+        index = self.clause_start(start)
+        links = self.words["links"]
+        while index < first and self.keys[index] in links:
+            index += 1
+        return index
+
     def own_clause(self, first: int, start: int) -> bool:
         """Does the clause holding token ``first`` (which starts at character ``start``) open with
         the writer as its subject ("…, je débarque", "…, pis moi je vais")?"""
-        index = self.clause_start(start)
-        keys = self.keys
-        links = self.words["links"]
-        while index < first and keys[index] in links:
-            index += 1
-        return index <= first and keys[index] in self.words["first_person"]
+        index = self.clause_opening(first, start)
+        return index <= first and self.keys[index] in self.words["first_person"]
 
     def has_subject(self, first: int, start: int) -> bool:
         """Does a subject come before token ``first`` (which starts at character ``start``) in its
@@ -563,10 +568,8 @@ class _Scan:
         """Is the word at token ``first`` said of the writer's own child, the subject of its
         clause ("mon gars est un vrai pissou", "ma fille est une vraie tête de cochon"), with no
         one else named between them ("mon gars dit que le prof est un cave")?"""
-        index = self.clause_start(start)
-        while index < first and self.keys[index] in self.words["links"]:
-            index += 1
         # the child opens the clause: not "l'enseignante de ma fille est une …"
+        index = self.clause_opening(first, start)
         spans = [b for a, b in self._near("own_family", first - 6, first + 1) if a == index]
         if not spans:
             return False
@@ -579,11 +582,9 @@ class _Scan:
         # them by a copula ("mon gars est un vrai pissou")
         if all(self.keys[k] in self.words["endearing"] for k in range(after, first)):
             return True
-        if not (self.cue_ending_in("copulas", first, first)
-                or self.cue_ending_in("copulas", first - 1, first - 1)):
-            return False
-        return not any(self.cue_in(name, after, first)
-                       for name in ("roles", "person", "second_person", "direct", "groups"))
+        return self.cue_ending_in("copulas", first - 1, first) and not any(
+            self.cue_in(name, after, first)
+            for name in ("roles", "person", "second_person", "direct", "groups"))
 
     def thing_predicated(self, first: int) -> bool:
         """Is every thing named in the four tokens before token ``first`` itself said of a person
