@@ -582,7 +582,9 @@ def test_a_parent_teasing_their_own_child_is_queued_not_hidden() -> None:
     for text in ("Mon gars est un vrai pissou devant les araignées",
                  "Ma fille est une vraie tête de cochon le matin",
                  # or in their own noun phrase
-                 "Ma gang de petits cochons a ramené tout le sable du parc, merci pour la sortie"):
+                 "Ma gang de petits cochons a ramené tout le sable du parc, merci pour la sortie",
+                 # "de 15 ans" is an age, not someone else's
+                 "Mon grand flanc-mou de 15 ans s'est levé tout seul pour l'école"):
         verdict = judge(text, pol=rules)
         assert verdict.action != "hide", (text, verdict.scores)
     # the child must be the clause's subject: someone else named is still insulted
@@ -601,3 +603,47 @@ def test_a_superlative_said_of_a_staff_member_aims_at_them_and_said_of_a_decisio
                  "Mon gars a fait la chose la plus idiote: il a oublié son lunch"):
         verdict = judge(text, pol=rules)
         assert verdict.action == "allow", (text, verdict.scores)
+
+
+def test_a_prevention_message_is_queued_not_hidden_and_an_offer_still_hides() -> None:
+    rules = rules_only()
+    for text in ("Si vous voyez un adulte vendre du pot aux jeunes près du parc, appelez la police sans attendre",
+                 "Rappel de la policière-éducatrice : envoyer des photos nues d'une élève mineure, "
+                 "c'est un crime, même entre amis"):
+        verdict = judge(text, pol=rules)
+        # a dealer may dress an offer as a warning: a person looks, with the alert
+        assert verdict.action == "review", (text, verdict.scores)
+        assert "prévention" in verdict.evidence[-1].message_fr or any(
+            "prévention" in e.message_fr for e in verdict.evidence)
+    assert judge("Vends du pot pas cher devant la poly, texte-moi", pol=rules).action == "hide"
+
+
+def test_a_news_event_discussed_is_no_threat() -> None:
+    rules = rules_only()
+    assert judge("On a parlé en classe de la fusillade à l'école de Parkland, les jeunes avaient "
+                 "beaucoup de questions", pol=rules).action == "allow"
+    assert judge("Il va y avoir une fusillade à l'école lundi", pol=rules).action == "hide"
+
+
+def test_the_writer_calling_themself_a_name_aims_at_no_one() -> None:
+    rules = rules_only()
+    for text in ("Je suis une vraie conne, j'ai oublié la boîte à lunch",
+                 "Maudite tête de linotte que je suis, j'ai envoyé mon fils en pyjama",
+                 "J'ai l'air d'un vrai cave avec mon habit de père Noël",
+                 "J'me sens comme une vraie niaiseuse"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action == "allow", (text, verdict.scores)
+    # someone else named between, or beside, is still insulted
+    for text in ("je suis écoeuré de ce vrai cave de directeur",
+                 "Je suis sûr que c'est une vraie conne",
+                 "je suis un vrai cave pis toi aussi"):
+        assert judge(text, pol=rules).action == "hide", text
+
+
+def test_a_figure_made_of_something_and_a_basement_are_no_one() -> None:
+    rules = rules_only()
+    for text in ("Petit cochon en pâte d'amande fait en classe, trop mignon",
+                 "Le sous-sol chez nous c'est une vraie cave, pas de fenêtre pis humide"):
+        verdict = judge(text, pol=rules)
+        assert verdict.action == "allow", (text, verdict.scores)
+    assert judge("t'es un gros cochon", pol=rules).action == "hide"

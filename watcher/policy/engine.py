@@ -92,10 +92,11 @@ CONTEXT_LISTS = ("second_person", "person", "direct", "roles", "copulas", "chain
                  "reporting", "condemning", "joy", "things", "waste", "institution", "affection",
                  "scam_warning", "not_negations", "pointers", "reported_after", "not_affection",
                  "goodwill", "spreading", "denials", "sources", "stage", "not_reporting",
-                 "own_contact", "own_family")
+                 "own_contact", "own_family", "prevention", "self_said")
 # Single-word sets, compared with one token's key (no phrase look-up: read on the hot path)
 WORD_SETS = ("degree", "first_person", "links", "said", "said_to", "stopped", "that", "of", "private",
-             "imperatives", "subjects", "determiners", "others", "wishes", "superlatives", "definite", "endearing")
+             "imperatives", "subjects", "determiners", "others", "wishes", "superlatives", "definite", "endearing",
+             "self_between")
 # "not_X" lists: a phrase of list X found inside one of them is not a cue of X ("une pas fine"
 # negates nothing, "tu penses que t'es drôle?" is no affection)
 _EXCLUSIONS = tuple((name, name[4:]) for name in CONTEXT_LISTS if name.startswith("not_"))
@@ -103,6 +104,8 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _BREAKS = ",.;:!?"  # what ends a clause
 _CLAUSE_BREAK = re.compile(f"[{re.escape(_BREAKS)}]")
+# The end of a sentence: not the period of "M. Tremblay", "Mme. Roy", "Dr. Simard"
+_SENTENCE_END = re.compile(r"(?<!\bm)(?<!\bmme)(?<!\bmlle)(?<!\bdr)(?<!\bme)(?<!\bst)(?<!\bste)[.!?]+(?=\s|$)")
 _SENTENCE_BREAK = re.compile(r"[.;!?]")  # what ends a sentence (a comma goes on with it)
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
 
@@ -463,6 +466,13 @@ class _Scan:
     def token_after(self, position: int) -> int:
         return bisect.bisect_left(self.starts, position)
 
+    def sentence_end(self, end: int) -> int:
+        """The first token past the sentence holding the character ``end`` (a match's end): a
+        person or a group named in the next sentence is not who the match aims at ("Cette
+        imprimante, quelqu'un devrait la brûler. Trois fois que ma fille…")."""
+        stop = _SENTENCE_END.search(self.norm.text, end)
+        return self.token_after(stop.end()) if stop else len(self.keys)
+
     def _near(self, name: str, lo: int, hi: int) -> list[tuple[int, int]]:
         """The cues of a list starting in [lo - 8, hi): phrases are short, so enough to test."""
         spans = self.cues.get(name)
@@ -576,8 +586,10 @@ class _Scan:
         after = spans[0]
         if after > first:
             return True  # the word is in the family's own words ("ma gang de petits…")
-        if last < len(self.keys) and self.keys[last] in self.words["of"]:
-            return False  # someone else's: "ma gang de petits cochons de voisins"
+        if last < len(self.keys) and self.keys[last] in self.words["of"] \
+                and not (last + 1 < len(self.keys) and self.keys[last + 1].isdigit()):
+            # someone else's: "ma gang de petits cochons de voisins" (not an age: "de 15 ans")
+            return False
         # the insult in the child's own noun phrase ("ma gang de petits cochons"), or said of
         # them by a copula ("mon gars est un vrai pissou")
         if all(self.keys[k] in self.words["endearing"] for k in range(after, first)):
@@ -585,6 +597,28 @@ class _Scan:
         return self.cue_ending_in("copulas", first - 1, first) and not any(
             self.cue_in(name, after, first)
             for name in ("roles", "person", "second_person", "direct", "groups"))
+
+    def said_of_self(self, first: int, last: int, start: int) -> bool:
+        """Is the word at tokens ``first`` to ``last`` (starting at character ``start``) the
+        writer's name for themself: their clause opens with "je suis", "j'ai l'air", "je me sens"
+        and names no one else before the word ("j'ai l'air d'un vrai cave avec mon habit"), or
+        "que je suis" follows it ("maudite tête de linotte que je suis")? Only articles and
+        words that sharpen may stand between: "je suis tanné de ce vrai cave" aims elsewhere."""
+        for a, b in self._near("self_said", last, last + 1):
+            if a == last and (b >= len(self.seq) or _CLAUSE_BREAK.search(
+                    self.norm.text, self.seq[b - 1].end, self.seq[b].start)):
+                return True  # "… que je suis," closes the clause; "câlisse qu'on est fiers" goes on
+        stop = _CLAUSE_BREAK.search(self.norm.text, start)
+        stop_at = stop.start() if stop else len(self.norm.text)
+        if any(a >= last and self.seq[a].start < stop_at
+               for a, _ in self._near("second_person", last, last + 8)):
+            return False  # "je suis un vrai cave pis toi aussi": someone else too
+        index = self.clause_opening(first, start)
+        ends = [b for a, b in self._near("self_said", index, index + 1) if a == index and b <= first]
+        if not ends:
+            return False
+        between = self.words["self_between"]
+        return all(self.keys[k] in between for k in range(max(ends), first))
 
     def thing_predicated(self, first: int) -> bool:
         """Is every thing named in the four tokens before token ``first`` itself said of a person
@@ -869,9 +903,10 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
                   or (last + 1 < len(scan.keys) and scan.keys[last] in words["of"]
                       and scan.cue_starting_at("roles", last + 1))
                   or (scan.vocative(hit.start, hit.end) and scan.cue_in("person", 0, len(scan.keys))))
-    near = structural or scan.cue_in("person", first - 5, last + 4) \
-        or scan.cue_in("roles", first - 4, last + 3)
-    group = scan.cue_in("groups", first - 5, last + 5)
+    cut = scan.sentence_end(hit.end)
+    near = structural or scan.cue_in("person", first - 5, min(last + 4, cut)) \
+        or scan.cue_in("roles", first - 4, min(last + 3, cut))
+    group = scan.cue_in("groups", first - 5, min(last + 5, cut))
     if rule.target == "near" and rule.category == "atteinte_droits" \
             and scan.cue_in("institution", first - 12, last + 8) \
             and words["private"].isdisjoint(scan.keys[max(0, first - 12):last + 8]):
@@ -947,6 +982,10 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
             and any(b <= first or a >= last for a, b in scan.cues.get("joy", ())[:50]):
         weight *= JOYFUL
         hit.note = hit.note or "joy"
+    if rule.preventable and not hit.suppressed and "prevention" in scan.cues:
+        # what a prevention message names ("si vous voyez quelqu'un vendre des vapes aux jeunes,
+        # appelez la police"): a dealer may dress an offer so, so a person looks; never a hide
+        weight = _review_at_most(hit, weight, WARNING, "prevention")
     if rule.category == "commercial_pourriel" and not hit.suppressed and "scam_warning" in scan.cues:
         # a warning about a scam names what it warns against ("c'est une arnaque, ne cliquez pas
         # sur le lien"); a spammer may dress an advert as one, so a person looks: a review at most
@@ -956,6 +995,11 @@ def _weigh(hit: Hit, scan: _Scan, raw: str) -> None:
         # a parent teasing their own child ("mon gars est un vrai pissou devant les araignées"):
         # nobody else is aimed at, and a parent may be exasperated too, so a person looks
         weight = _review_at_most(hit, weight, AFFECTIONATE, "family")
+    if rule.category == "diffamation_irrespect" and hit.targeted and not hit.suppressed \
+            and "self_said" in scan.cues and scan.said_of_self(first, last, hit.start):
+        # the writer's name for themself ("maudite tête de linotte que je suis", "j'ai l'air d'un
+        # vrai cave avec mon habit de père Noël"): self-mockery aims at no one else
+        weight = _set_aside(hit, weight, NEGATED, "self")
     if rule.category == "diffamation_irrespect" and rule.severity in ("low", "medium") \
             and not hit.suppressed and "affection" in scan.cues:
         # friendly teasing: at most a review, and the model may not hide it either
@@ -973,6 +1017,8 @@ _NOTES = {
     "affection": (" (taquinerie affectueuse ?)", " (affectionate teasing?)"),
     "family": (" (au sujet de son propre enfant ?)", " (about the writer's own child?)"),
     "warning": (" (mise en garde contre une arnaque ?)", " (a warning against a scam?)"),
+    "prevention": (" (message de prévention ?)", " (a prevention message?)"),
+    "self": (" (l'auteur parle de lui-même)", " (the writer speaking of themself)"),
     "reported": (" (propos rapportés ?)", " (reported words?)"),
 }
 

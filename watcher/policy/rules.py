@@ -14,6 +14,7 @@ is a list of ``[[rule]]`` tables::
     terms = ["connard", "conasse"]    # lexicon: compared after normalization
     corroborate_at = 0.9              # optional: the model's agreement its review needs to hide (1: never)
     attributable = true               # optional: an accusation "selon le journal" is a review at most
+    preventable = true                # optional: named in a prevention message, a review at most
     message_fr = "Insulte visant une personne"
     message_en = "Insult aimed at a person"
     positive = ["T'es un connard"]     # samples that must fire the rule
@@ -52,7 +53,7 @@ RULE_KEYS = {
     "id", "category", "language", "severity", "kind", "weight", "weight_untargeted", "terms",
     "patterns", "on", "triggers", "target", "negatable", "quotable", "message_fr", "message_en",
     "message_untargeted_fr", "message_untargeted_en", "positive", "negative", "check",
-    "min_digits", "needs", "corroborate_at", "attributable",
+    "min_digits", "needs", "corroborate_at", "attributable", "preventable",
 }
 ALLOW_KEYS = {"terms", "phones", "emails", "domains", "note"}
 
@@ -92,6 +93,9 @@ class Rule:
     # an accusation attributed to a public source ("selon le journal", "la police dit"): news a
     # person must weigh, so a review at most, never hidden on the rules' word
     attributable: bool = False
+    # a sale or an exploitation named in a prevention message ("si vous voyez quelqu'un vendre des
+    # vapes aux jeunes, appelez la police"): a person looks, but it is not hidden on the rules' word
+    preventable: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,9 @@ def _rule(data: dict[str, Any], path: Path, defines: dict[str, str] | None = Non
         # never be present, and the rule would never wake on it
         raise _error(path, f"{where}: a trigger must be one word (without apostrophe or "
                            f"hyphen): {', '.join(repr(t) for t in split)}")
-    if not isinstance(data.get("attributable", False), bool):
-        raise _error(path, f"{where}: attributable must be true or false")
+    for key in ("attributable", "preventable"):
+        if not isinstance(data.get(key, False), bool):
+            raise _error(path, f"{where}: {key} must be true or false")
     corroborate_at = data.get("corroborate_at", 0.0)
     if not isinstance(corroborate_at, int | float) or not 0 <= corroborate_at <= 1:
         raise _error(path, f"{where}: corroborate_at must be a number in [0, 1]")
@@ -208,6 +213,7 @@ def _rule(data: dict[str, Any], path: Path, defines: dict[str, str] | None = Non
         needs=_strings(data.get("needs"), path, where),
         corroborate_at=float(corroborate_at),
         attributable=bool(data.get("attributable", False)),
+        preventable=bool(data.get("preventable", False)),
     )
 
 
