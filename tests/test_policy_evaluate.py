@@ -110,7 +110,6 @@ def test_heldout_litigious_french_flagged_target(path: Path) -> None:
     assert result.recall_flagged >= 0.90, result
 
 
-@pytest.mark.xfail(strict=True, reason="target not met (heldout_fr: 79.6% hidden): see docs/evaluation.md")
 @pytest.mark.skipif(not HELDOUT, reason="no held-out set tests/data/heldout_*.jsonl")
 @pytest.mark.parametrize("path", HELDOUT, ids=lambda p: p.stem)
 def test_heldout_litigious_french_hidden_target(path: Path) -> None:
