@@ -103,6 +103,7 @@ def test_allow_listed_idioms_stay_up_and_the_words_alone_do_not() -> None:
     ('[[rule]]\nid = "x"\ncategory = "illegal"\nweight = 0.5\nterms = ["a"]\nmessage_fr = "a"\nmessage_en = "a"\ncolour = 1\n', "unknown key"),
     ('[[rule]]\nid = "x"\ncategory = "illegal"\nweight = 0.5\nterms = ["a"]\nmessage_fr = "a"\nmessage_en = "a"\ncorroborate_at = 2\n', "corroborate_at"),
     ('[[rule]]\nid = "x"\ncategory = "illegal"\nweight = 0.5\nterms = ["a"]\nmessage_fr = "a"\nmessage_en = "a"\nattributable = "yes"\n', "attributable must be true or false"),
+    ('[[rule]]\nid = "x"\ncategory = "illegal"\nweight = 0.5\nterms = ["a"]\nmessage_fr = "a"\nmessage_en = "a"\npreventable = 1\n', "preventable must be true or false"),
     ("[[rule]\nbroken", "not valid TOML"),
     ('[[extend]]\nrule = "nope"\nterms = ["a"]\n', "unknown rule"),
     ('[[rule]]\nid = "x"\ncategory = "illegal"\nkind = "pattern"\nweight = 0.5\npatterns = ["a"]\ntriggers = ["abonnez-vous"]\nmessage_fr = "a"\nmessage_en = "a"\n', "one word"),

@@ -104,7 +104,9 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+\.(?:com|net|org
 _PHONE = re.compile(r"(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 _BREAKS = ",.;:!?"  # what ends a clause
 _CLAUSE_BREAK = re.compile(f"[{re.escape(_BREAKS)}]")
-# The end of a sentence: not the period of "M. Tremblay", "Mme. Roy", "Dr. Simard"
+# Where the next sentence starts, looking forward from a match: unlike _SENTENCE_BREAK (which
+# looks back for a break), ";" goes on, and the period of a title ("frapper M. le directeur",
+# "Mme. Roy", "Dr. Simard") ends no sentence
 _SENTENCE_END = re.compile(r"(?<!\bm)(?<!\bmme)(?<!\bmlle)(?<!\bdr)(?<!\bme)(?<!\bst)(?<!\bste)[.!?]+(?=\s|$)")
 _SENTENCE_BREAK = re.compile(r"[.;!?]")  # what ends a sentence (a comma goes on with it)
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.I)
